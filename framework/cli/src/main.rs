@@ -1,0 +1,65 @@
+//! `retain`: the command line over retain's library crates. It parses arguments, calls into the libraries, and
+//! maps their typed errors to messages and exit codes (0 ok, 1 failure, 2 usage).
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Continual learning of LLM tool-use agents on τ²-bench's airline, retail and telecom domains.
+#[derive(Debug, Parser)]
+#[command(name = "retain", version, propagate_version = true)]
+struct Cli {
+    /// More log output on stderr (-v: info, -vv: debug, -vvv: trace); `RETAIN_LOG` overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect and check run configurations.
+    #[command(subcommand)]
+    Config(commands::config::ConfigCommand),
+    /// Measure performance; every benchmark prints JSON.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` are "errors" to clap but successes to the user.
+            let code = if e.use_stderr() { commands::EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Config(cmd) => commands::config::run(cmd),
+        Command::Bench(cmd) => commands::bench::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(commands::exit_code(&e))
+        }
+    }
+}
+
+/// Logs go to stderr so that JSON on stdout stays machine-readable.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RETAIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

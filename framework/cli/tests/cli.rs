@@ -1,0 +1,63 @@
+//! The `retain` binary as a user meets it: exit codes, JSON on stdout, errors on stderr.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn retain(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_retain"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .expect("the retain binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let help = retain(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("config"));
+    let version = retain(&["--version"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("retain {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    assert_eq!(retain(&["no-such-command"]).status.code(), Some(2));
+    assert_eq!(retain(&["config", "check"]).status.code(), Some(2));
+    let out = retain(&["config", "check", "examples/quickstart.toml", "--set", "trainer"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("malformed override `--set trainer`"), "{}", stderr(&out));
+}
+
+#[test]
+fn config_check_prints_the_resolved_config_as_json() {
+    let out = retain(&["config", "check", "examples/quickstart.toml", "--set", "trainer.kl_coef=0.5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(json["trainer"]["kl_coef"], 0.5);
+    assert_eq!(json["run"]["name"], "quickstart");
+}
+
+#[test]
+fn bad_configs_exit_one_with_a_precise_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[trainer]\nnum_samples_per_prompt = 1\n").unwrap();
+    let out = retain(&["config", "check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let msg = stderr(&out);
+    assert!(msg.contains("bad.toml:2: `trainer.num_samples_per_prompt` = 1 is out of range"), "{msg}");
+
+    let out = retain(&["config", "check", "examples/quickstart.toml", "--set", "trainer.learning_rate=-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--set trainer.learning_rate=-1"), "{}", stderr(&out));
+
+    let out = retain(&["config", "check", "missing.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot read config file missing.toml"), "{}", stderr(&out));
+}

@@ -1,0 +1,421 @@
+//! The configuration schema: one typed struct per TOML section, with every default in this file.
+//!
+//! A config file may leave out any key; what it leaves out takes the value of the `Default` impl next to the
+//! struct. Unknown keys are rejected (`deny_unknown_fields`) so that a typo never silently falls back to a default.
+
+use crate::Domain;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A whole run: what to train, on what, how, in which order, with which plugins, and how to evaluate.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Name, output directory, seed and threads.
+    pub run: RunConfig,
+    /// The policy model: its architecture or the pretrained checkpoint to start from.
+    pub model: ModelConfig,
+    /// Where tasks come from: the embedded generator or the official τ² files.
+    pub data: DataConfig,
+    /// The learning algorithm and its hyper-parameters.
+    pub trainer: TrainerConfig,
+    /// The order of domains and how long each is trained.
+    pub sequence: SequenceConfig,
+    /// Continual-learning strategies and reward functions, loaded as dynamic plugins.
+    pub plugins: PluginsConfig,
+    /// How every domain is evaluated after each one is trained.
+    pub eval: EvalConfig,
+}
+
+/// Identity of a run and the resources it may use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// The run's name; its outputs go to `<out_dir>/<name>/`.
+    pub name: String,
+    /// The directory that holds run directories.
+    pub out_dir: PathBuf,
+    /// The one seed every random choice of the run derives from.
+    pub seed: u64,
+    /// CPU threads for tensor work; `None` uses every core.
+    pub threads: Option<usize>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self { name: "quickstart".to_owned(), out_dir: PathBuf::from("runs"), seed: 42, threads: None }
+    }
+}
+
+/// The policy model.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// A Hugging Face Qwen2-family directory (`config.json`, `model.safetensors`, `tokenizer.json`) to start from;
+    /// `None` builds the tiny model described by [`ModelConfig::tiny`].
+    pub pretrained: Option<PathBuf>,
+    /// Shape of the tiny embedded model (used when `pretrained` is `None`).
+    pub tiny: TinyModelConfig,
+    /// Optional LoRA adapters; `None` trains every weight.
+    pub lora: Option<LoraConfig>,
+}
+
+/// Shape of the tiny Qwen2-architecture model that the embedded default trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TinyModelConfig {
+    /// Width of the residual stream.
+    pub hidden_size: usize,
+    /// Number of transformer blocks.
+    pub num_layers: usize,
+    /// Query heads per block.
+    pub num_heads: usize,
+    /// Key/value heads per block (grouped-query attention); must divide `num_heads`.
+    pub num_kv_heads: usize,
+    /// Width of the SwiGLU MLP.
+    pub intermediate_size: usize,
+    /// Target size of the BPE vocabulary trained on the domain corpus.
+    pub vocab_size: usize,
+    /// Longest sequence the model attends over.
+    pub max_position_embeddings: usize,
+    /// RoPE base frequency (Qwen2 uses 1e6).
+    pub rope_theta: f64,
+    /// Whether the output head shares the embedding matrix.
+    pub tie_word_embeddings: bool,
+}
+
+impl Default for TinyModelConfig {
+    fn default() -> Self {
+        Self {
+            hidden_size: 256,
+            num_layers: 4,
+            num_heads: 4,
+            num_kv_heads: 2,
+            intermediate_size: 1024,
+            vocab_size: 4096,
+            max_position_embeddings: 2048,
+            rope_theta: 1_000_000.0,
+            tie_word_embeddings: true,
+        }
+    }
+}
+
+/// Low-rank adapters trained while the base weights stay frozen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoraConfig {
+    /// Rank r of each adapter.
+    pub rank: usize,
+    /// Scaling numerator: the adapter output is multiplied by `alpha / rank`.
+    pub alpha: f64,
+    /// Dropout on the adapter input during training.
+    pub dropout: f64,
+    /// Names of the linear layers that get adapters (Hugging Face names such as `q_proj`).
+    pub target_modules: Vec<String>,
+}
+
+impl Default for LoraConfig {
+    fn default() -> Self {
+        // AReaL's τ² setting: r = 8, α = 64, dropout 0.1.
+        Self {
+            rank: 8,
+            alpha: 64.0,
+            dropout: 0.1,
+            target_modules: ["q_proj", "k_proj", "v_proj", "o_proj"].map(str::to_owned).to_vec(),
+        }
+    }
+}
+
+/// Where tasks and databases come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataSource {
+    /// The seeded generator of databases and tasks embedded in retain (needs no download).
+    Generated,
+    /// The official τ²-bench files (`tasks.json`, `split_tasks.json`, databases).
+    Tau2,
+}
+
+/// How much of each domain's policy text the agent sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyText {
+    /// τ²'s policy documents verbatim.
+    Full,
+    /// A shortened policy for tiny models with short contexts.
+    Compact,
+}
+
+/// Task data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Generated (default) or the official τ² tasks.
+    pub source: DataSource,
+    /// Directory with τ²'s `airline/`, `retail/`, `telecom/` folders; `None` uses `retain data fetch-tau2`'s place.
+    pub tau2_path: Option<PathBuf>,
+    /// Generated training tasks per domain.
+    pub train_tasks_per_domain: usize,
+    /// Generated test tasks per domain (disjoint entities from the training tasks).
+    pub test_tasks_per_domain: usize,
+    /// Cap on the tasks used per domain (the seeds' `--max_tasks_per_domain`); `None` uses all.
+    pub max_tasks_per_domain: Option<usize>,
+    /// Full or compact policy text in the system prompt.
+    pub policy: PolicyText,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            source: DataSource::Generated,
+            tau2_path: None,
+            train_tasks_per_domain: 256,
+            test_tasks_per_domain: 32,
+            max_tasks_per_domain: None,
+            policy: PolicyText::Compact,
+        }
+    }
+}
+
+/// The policy-optimisation algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Group relative policy optimisation with a clipped ratio and a KL penalty.
+    Grpo,
+    /// REINFORCE leave-one-out.
+    Rloo,
+    /// A*-PO: regression towards an optimal-value estimate from reference samples.
+    AStarPo,
+    /// Supervised fine-tuning weighted by `clamp(normalised advantage + 1, 0.1, 5)`, plus KL.
+    WeightedSft,
+}
+
+/// How group advantages are scaled (TRL's `scale_rewards`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScaleRewards {
+    /// Divide by the standard deviation of the group.
+    Group,
+    /// Divide by the standard deviation of the whole batch.
+    Batch,
+    /// Only subtract the group mean.
+    None,
+}
+
+/// How token losses are averaged into one number (TRL's `loss_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossAggregation {
+    /// Mean over each sequence's tokens, then over sequences.
+    Grpo,
+    /// Mean over all tokens of the batch.
+    Bnpo,
+    /// Sum over tokens divided by batch size × maximum completion length.
+    DrGrpo,
+    /// Mean over all tokens of the global batch (DAPO).
+    Dapo,
+}
+
+/// The model the KL penalty pulls towards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferencePolicy {
+    /// The model the run started from.
+    Base,
+    /// The policy as it was when the current domain began.
+    DomainStart,
+}
+
+/// The shape of the learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// The same rate at every step (after warm-up).
+    Constant,
+    /// Linear decay to zero (after warm-up).
+    Linear,
+    /// Cosine decay to zero (after warm-up).
+    Cosine,
+}
+
+/// The learning algorithm and its hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainerConfig {
+    /// Which policy-optimisation loss to use.
+    pub algorithm: Algorithm,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// Learning-rate schedule within each domain.
+    pub lr_schedule: LrSchedule,
+    /// Linear warm-up steps at the start of each domain.
+    pub warmup_steps: usize,
+    /// Global gradient-norm clip; `None` disables clipping.
+    pub max_grad_norm: Option<f64>,
+    /// Prompts (tasks) per training step.
+    pub batch_size: usize,
+    /// Samples per prompt (the group size G); at least 2 so advantages are defined.
+    pub num_samples_per_prompt: usize,
+    /// KL coefficient β towards the reference policy.
+    pub kl_coef: f64,
+    /// Which policy the KL penalty refers to.
+    pub reference: ReferencePolicy,
+    /// Lower clip range ε_low of the probability ratio.
+    pub eps_low: f64,
+    /// Upper clip range ε_high of the probability ratio.
+    pub eps_high: f64,
+    /// Optimisation passes μ over each batch of rollouts.
+    pub num_iterations: usize,
+    /// Advantage scaling.
+    pub scale_rewards: ScaleRewards,
+    /// Token-loss aggregation.
+    pub loss_type: LossAggregation,
+    /// Drop groups whose rewards are all equal (they carry no gradient).
+    pub filter_zero_std_groups: bool,
+    /// Sampling temperature for rollouts.
+    pub temperature: f64,
+    /// Nucleus sampling threshold for rollouts (1.0 disables it).
+    pub top_p: f64,
+    /// Top-k sampling cut-off; `None` disables it.
+    pub top_k: Option<usize>,
+    /// New tokens the agent may generate per turn.
+    pub max_new_tokens: usize,
+    /// Agent turns per episode before the episode ends by step limit.
+    pub max_turns: usize,
+    /// Total tokens (prompt and generated) per episode.
+    pub max_episode_tokens: usize,
+    /// Supervised warm-start steps on oracle demonstrations at the start of each domain.
+    pub warm_start_steps: usize,
+}
+
+impl Default for TrainerConfig {
+    fn default() -> Self {
+        Self {
+            algorithm: Algorithm::Grpo,
+            learning_rate: 1e-5,
+            weight_decay: 0.0,
+            lr_schedule: LrSchedule::Constant,
+            warmup_steps: 0,
+            max_grad_norm: Some(1.0),
+            batch_size: 8,
+            num_samples_per_prompt: 4,
+            kl_coef: 0.1,
+            reference: ReferencePolicy::Base,
+            eps_low: 0.2,
+            eps_high: 0.2,
+            num_iterations: 1,
+            scale_rewards: ScaleRewards::Group,
+            loss_type: LossAggregation::Dapo,
+            filter_zero_std_groups: false,
+            temperature: 0.8,
+            top_p: 1.0,
+            top_k: None,
+            max_new_tokens: 128,
+            max_turns: 12,
+            max_episode_tokens: 1536,
+            warm_start_steps: 0,
+        }
+    }
+}
+
+/// The sequence of domains and the length of each stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SequenceConfig {
+    /// Domains in training order (each at most once).
+    pub task_order: Vec<Domain>,
+    /// Training steps per domain.
+    pub num_steps_per_task: usize,
+    /// Evaluate every this many steps inside a domain; 0 evaluates only at domain ends.
+    pub eval_interval: usize,
+    /// Write a mid-domain checkpoint every this many steps; 0 writes only after each domain.
+    pub save_interval: usize,
+    /// Mid-domain checkpoints to keep (older ones are deleted once a newer one is complete).
+    pub keep_last_checkpoints: usize,
+}
+
+impl Default for SequenceConfig {
+    fn default() -> Self {
+        Self {
+            task_order: Domain::ALL.to_vec(),
+            num_steps_per_task: 100,
+            eval_interval: 0,
+            save_interval: 0,
+            keep_last_checkpoints: 2,
+        }
+    }
+}
+
+/// One plugin named in a config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSpec {
+    /// The plugin's name as its library exports it (e.g. `replay`).
+    pub name: String,
+    /// Path of the shared library; `None` looks for a built-in of that name.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Lower runs first; ties are broken by name.
+    #[serde(default)]
+    pub priority: i32,
+    /// Weight of a reward plugin in the weighted sum (ignored for strategies).
+    #[serde(default = "unit_weight")]
+    pub weight: f64,
+    /// The plugin's own configuration, passed to it as JSON and checked by the plugin.
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+}
+
+fn unit_weight() -> f64 {
+    1.0
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+/// Continual-learning strategies and reward functions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Strategies, called in (priority, name) order.
+    pub strategies: Vec<PluginSpec>,
+    /// Reward functions, summed with their weights.
+    pub rewards: Vec<PluginSpec>,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        let builtin = |name: &str| PluginSpec {
+            name: name.to_owned(),
+            path: None,
+            priority: 0,
+            weight: 1.0,
+            config: empty_object(),
+        };
+        Self { strategies: vec![builtin("sequential")], rewards: vec![builtin("task_success")] }
+    }
+}
+
+/// Evaluation of every domain after each one is trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalConfig {
+    /// Trials per test task (pass^k is reported for k = 1..trials).
+    pub trials: usize,
+    /// Cap on test tasks per domain; `None` uses the whole test split.
+    pub max_tasks_per_domain: Option<usize>,
+    /// Sampling temperature during evaluation (0 is greedy).
+    pub temperature: f64,
+    /// Evaluate before any training, giving row 0 of the accuracy matrix (needed for forward transfer).
+    pub before_training: bool,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { trials: 4, max_tasks_per_domain: None, temperature: 0.0, before_training: true }
+    }
+}
