@@ -1,0 +1,209 @@
+//! Typed generator settings: database size, enabled task families, composition depth, train/test split.
+//!
+//! Everything is seeded: the same settings and seed produce byte-identical databases and tasks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+
+/// Which side of the train/test split a task belongs to. Entities (users, reservations, …) are partitioned
+/// so the two splits never share one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// Training tasks.
+    Train,
+    /// Held-out test tasks.
+    Test,
+}
+
+impl Split {
+    /// `train` or `test`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+
+    /// A number mixed into seeds so the splits draw independent streams.
+    pub fn stream(self) -> u64 {
+        match self {
+            Split::Train => 0x7472_6169_6e00_0001,
+            Split::Test => 0x7465_7374_0000_0002,
+        }
+    }
+}
+
+/// Size of a generated airline database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AirlineDbConfig {
+    /// Customers.
+    pub users: usize,
+    /// Airports used (taken from τ²'s fixed list of 20).
+    pub airports: usize,
+    /// Flights (each on its own route, so "the direct flight from A to B" is unambiguous).
+    pub flights: usize,
+    /// Consecutive dates each flight operates, centred on "today" (2024-05-15).
+    pub days: usize,
+    /// Most reservations a customer holds (at least one).
+    pub max_reservations_per_user: usize,
+}
+
+impl Default for AirlineDbConfig {
+    fn default() -> Self {
+        AirlineDbConfig { users: 40, airports: 6, flights: 14, days: 8, max_reservations_per_user: 2 }
+    }
+}
+
+/// Size of a generated retail database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetailDbConfig {
+    /// Customers.
+    pub users: usize,
+    /// Product types (each with a few variants).
+    pub products: usize,
+    /// Most orders a customer has (at least one).
+    pub max_orders_per_user: usize,
+}
+
+impl Default for RetailDbConfig {
+    fn default() -> Self {
+        RetailDbConfig { users: 40, products: 6, max_orders_per_user: 3 }
+    }
+}
+
+/// Telecom task composition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelecomConfig {
+    /// Most sub-issues composed into one task (τ²'s full set goes up to 3+; 1 = single issues only).
+    pub max_issues: usize,
+    /// Customers generated in the agent database (one is the ticket's customer; the others are decoys).
+    pub customers: usize,
+}
+
+impl Default for TelecomConfig {
+    fn default() -> Self {
+        TelecomConfig { max_issues: 2, customers: 12 }
+    }
+}
+
+/// All generator knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneratorConfig {
+    /// Airline database size.
+    pub airline: AirlineDbConfig,
+    /// Retail database size.
+    pub retail: RetailDbConfig,
+    /// Telecom composition.
+    pub telecom: TelecomConfig,
+    /// Task families to draw from (`None` = every family of the domain). Unknown names are an error.
+    pub families: Option<Vec<String>>,
+    /// Share of entities reserved for test tasks (the rest serve training tasks).
+    pub test_fraction: f64,
+}
+
+impl GeneratorConfig {
+    /// Checks ranges; errors name the offending key.
+    pub fn validate(&self) -> Result<(), DataError> {
+        let a = &self.airline;
+        if a.users < 4 {
+            return Err(DataError::Config(format!(
+                "airline.users = {} (need at least 4 to split train/test)",
+                a.users
+            )));
+        }
+        if !(3..=20).contains(&a.airports) {
+            return Err(DataError::Config(format!(
+                "airline.airports = {} (must be 3..=20, τ²'s fixed airport list)",
+                a.airports
+            )));
+        }
+        let routes = a.airports * (a.airports - 1);
+        if a.flights < 2 || a.flights > routes || a.flights > 999 {
+            return Err(DataError::Config(format!(
+                "airline.flights = {} (must be 2..={} for {} airports: one flight per route)",
+                a.flights,
+                routes.min(999),
+                a.airports
+            )));
+        }
+        if !(4..=14).contains(&a.days) {
+            return Err(DataError::Config(format!("airline.days = {} (must be 4..=14)", a.days)));
+        }
+        if a.max_reservations_per_user == 0 || a.max_reservations_per_user > 5 {
+            return Err(DataError::Config(format!(
+                "airline.max_reservations_per_user = {} (must be 1..=5)",
+                a.max_reservations_per_user
+            )));
+        }
+        let r = &self.retail;
+        if r.users < 4 || r.users > 2000 {
+            return Err(DataError::Config(format!("retail.users = {} (must be 4..=2000)", r.users)));
+        }
+        if !(2..=8).contains(&r.products) {
+            return Err(DataError::Config(format!("retail.products = {} (must be 2..=8)", r.products)));
+        }
+        if !(1..=4).contains(&r.max_orders_per_user) {
+            return Err(DataError::Config(format!(
+                "retail.max_orders_per_user = {} (must be 1..=4)",
+                r.max_orders_per_user
+            )));
+        }
+        if self.telecom.max_issues == 0 || self.telecom.max_issues > 4 {
+            return Err(DataError::Config(format!("telecom.max_issues = {} (must be 1..=4)", self.telecom.max_issues)));
+        }
+        if self.telecom.customers == 0 || self.telecom.customers > 500 {
+            return Err(DataError::Config(format!("telecom.customers = {} (must be 1..=500)", self.telecom.customers)));
+        }
+        if !(0.05..=0.95).contains(&self.test_fraction) {
+            return Err(DataError::Config(format!(
+                "test_fraction = {} (must be within 0.05..=0.95)",
+                self.test_fraction
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether `family` is enabled.
+    pub fn family_enabled(&self, family: &str) -> bool {
+        self.families.as_ref().is_none_or(|f| f.iter().any(|x| x == family))
+    }
+
+    /// The enabled subset of `all`, or an error naming unknown families.
+    pub fn enabled_families(&self, domain: &str, all: &[&'static str]) -> Result<Vec<&'static str>, DataError> {
+        if let Some(list) = &self.families {
+            let unknown: Vec<&str> = list.iter().map(String::as_str).filter(|f| !all.contains(f)).collect();
+            if !unknown.is_empty() {
+                return Err(DataError::Config(format!(
+                    "unknown {domain} families {unknown:?}; known: {}",
+                    all.join(", ")
+                )));
+            }
+        }
+        let out: Vec<&'static str> = all.iter().copied().filter(|f| self.family_enabled(f)).collect();
+        if out.is_empty() {
+            return Err(DataError::Config(format!("no {domain} family enabled; known: {}", all.join(", "))));
+        }
+        Ok(out)
+    }
+}
+
+/// Default share of entities held out for test tasks.
+pub const DEFAULT_TEST_FRACTION: f64 = 0.25;
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        GeneratorConfig {
+            airline: AirlineDbConfig::default(),
+            retail: RetailDbConfig::default(),
+            telecom: TelecomConfig::default(),
+            families: None,
+            test_fraction: DEFAULT_TEST_FRACTION,
+        }
+    }
+}
