@@ -6,6 +6,8 @@
 //! fields are declared in pydantic order, maps kept in insertion order) through [`to_string`] reproduces that.
 //! [`to_string_sorted`] adds `sort_keys=True`, the form τ² hashes to compare databases.
 
+mod sorted;
+
 use std::io;
 
 use serde::Serialize;
@@ -84,12 +86,12 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
 }
 
 /// Renders `value` as Python's `json.dumps(value, sort_keys=True)` — τ²'s canonical form for hashing.
+///
+/// Written directly, without an intermediate `Value` tree; the output equals [`sort_keys`] on
+/// `serde_json::to_value(value)` followed by [`to_string`].
 pub fn to_string_sorted<T: Serialize + ?Sized>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(mut v) => {
-            sort_keys(&mut v);
-            to_string(&v)
-        }
+    match sorted::write(value) {
+        Ok(out) => String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         Err(e) => format!("<unserializable value: {e}>"),
     }
 }
@@ -190,6 +192,56 @@ mod tests {
         let v = json!({"b": [1, 2.0, "é😀\n"], "a": null, "c": {"x": true}});
         assert_eq!(to_string(&v), r#"{"b": [1, 2.0, "\u00e9\ud83d\ude00\n"], "a": null, "c": {"x": true}}"#);
         assert_eq!(to_string_sorted(&v), r#"{"a": null, "b": [1, 2.0, "\u00e9\ud83d\ude00\n"], "c": {"x": true}}"#);
+    }
+
+    /// The direct sorted writer must equal the tree route it replaces, on every shape serde can produce.
+    #[test]
+    fn sorted_writer_equals_sorting_a_value_tree() {
+        #[derive(Serialize)]
+        enum E {
+            Unit,
+            New(f64),
+            Tuple(u8, String),
+            Struct { z: i32, a: Option<bool> },
+        }
+        #[derive(Serialize)]
+        struct S {
+            zeta: Vec<E>,
+            alpha: std::collections::BTreeMap<i64, &'static str>,
+            mid: indexmap::IndexMap<String, Value>,
+            bytes: &'static [u8],
+            chars: (char, f32, f64, u64, i128),
+        }
+        let mut mid = indexmap::IndexMap::new();
+        mid.insert("é\"\\\u{7f}\u{1}key".to_owned(), json!({"b": [1, {"d": 1, "c": null}], "a": 1e-7}));
+        mid.insert("B".to_owned(), json!("😀\t"));
+        mid.insert("a".to_owned(), json!({}));
+        let value = S {
+            zeta: vec![E::Unit, E::New(f64::NAN), E::Tuple(7, "x".into()), E::Struct { z: -1, a: None }],
+            alpha: [(10, "ten"), (9, "nine"), (-1, "minus")].into_iter().collect(),
+            mid,
+            bytes: b"ab",
+            chars: ('\n', 0.1, 1e16, u64::MAX, -5),
+        };
+        let mut tree = serde_json::to_value(&value).unwrap();
+        sort_keys(&mut tree);
+        assert_eq!(to_string_sorted(&value), to_string(&tree));
+        // A map that yields the same key twice keeps the last value, as inserting into a map does.
+        struct Dup;
+        impl Serialize for Dup {
+            fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("k", &1)?;
+                m.serialize_entry("a", &2)?;
+                m.serialize_entry("k", &3)?;
+                m.end()
+            }
+        }
+        let mut tree = serde_json::to_value(Dup).unwrap();
+        sort_keys(&mut tree);
+        assert_eq!(to_string_sorted(&Dup), to_string(&tree));
+        assert_eq!(to_string_sorted(&Dup), r#"{"a": 2, "k": 3}"#);
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //! sent and fails, or not, somewhere inside), so for a mistyped argument we report
 //! `<Class>.<tool>() argument '<name>' must be a string, not int` where τ² might say `User not found` or a
 //! pydantic error. Either way the call is an error that counts toward the limit; unknown tools, missing and
-//! unexpected arguments and every error raised by the tool bodies match τ²'s text exactly.
+//! unexpected arguments and every error raised by the tool bodies match τ²'s text exactly. Where τ²
+//! validates an argument inside the tool (telecom's `set_apn_settings` builds `APNSettings(**value)`), the
+//! parameter is declared [`ParamType::ModelOrDictInBody`] and the body reproduces pydantic's wording.
 //!
 //! Non-tool functions that tasks call during initialisation or in assertions (telecom's
 //! `set_data_usage`, `assert_service_status`, …) are [`EnvFunction`]s of the same toolkit.
@@ -72,6 +74,14 @@ pub enum ParamType {
     Model(&'static ModelSchema),
     /// `Model | dict` as τ²'s airline tools declare list items (accepts any object, validated as the model).
     ModelOrDict(&'static ModelSchema),
+    /// `Model | dict` whose tool body validates the value itself (τ²'s `Model(**value)` inside the tool, with
+    /// pydantic's wording): same schema as [`ParamType::ModelOrDict`], but the call check accepts any value.
+    ModelOrDictInBody(&'static ModelSchema),
+    /// `NamedEnum | str`: rendered as either, and any string is accepted (the body decides what to do with
+    /// values outside the enum).
+    EnumOrString(&'static EnumSchema),
+    /// `Optional[T]` (`T | None`): the inner type or `null`.
+    Nullable(&'static ParamType),
     /// A plain `dict`.
     Dict,
     /// Unannotated (`Any`).
@@ -87,6 +97,8 @@ pub struct ModelSchema {
     pub description: Option<&'static str>,
     /// Fields in declaration order.
     pub fields: &'static [Param],
+    /// pydantic's `extra="forbid"`: unknown keys are errors and the schema says `"additionalProperties": false`.
+    pub forbid_extra: bool,
 }
 
 /// A named string enum used as a parameter type.
@@ -404,7 +416,15 @@ fn validate(ty: &ParamType, v: &Value) -> Result<(), String> {
     let bad = |expected: &str| Err(format!("must be {expected}, not {}", py_type_name(v)));
     match ty {
         ParamType::Any => Ok(()),
-        ParamType::String => {
+        ParamType::ModelOrDictInBody(_) => Ok(()),
+        ParamType::Nullable(inner) => {
+            if v.is_null() {
+                Ok(())
+            } else {
+                validate(inner, v)
+            }
+        }
+        ParamType::String | ParamType::EnumOrString(_) => {
             if v.is_string() {
                 Ok(())
             } else {
@@ -462,8 +482,14 @@ fn validate(ty: &ParamType, v: &Value) -> Result<(), String> {
     }
 }
 
-/// pydantic-style validation of an object against a model (extra keys ignored, as pydantic does by default).
+/// pydantic-style validation of an object against a model (extra keys ignored, as pydantic does by default,
+/// unless the model forbids them).
 fn validate_model(model: &ModelSchema, obj: &Map<String, Value>) -> Result<(), String> {
+    if model.forbid_extra
+        && let Some(extra) = obj.keys().find(|k| !model.fields.iter().any(|f| f.name == k.as_str()))
+    {
+        return Err(format!("failed validation for {}: extra field '{extra}' not permitted", model.name));
+    }
     for field in model.fields {
         match obj.get(field.name) {
             None if field.default.is_none() => {
@@ -505,7 +531,7 @@ pub fn py_title(name: &str) -> String {
 /// pydantic's `model_json_schema()` of a parameter list (the model is titled `parameters`).
 pub fn parameters_schema(params: &[Param]) -> Value {
     let mut defs = Map::new();
-    let mut schema = object_schema("parameters", None, params, &mut defs);
+    let mut schema = object_schema("parameters", None, params, false, &mut defs);
     if !defs.is_empty() {
         defs.sort_keys();
         let mut with_defs = Map::new();
@@ -518,7 +544,13 @@ pub fn parameters_schema(params: &[Param]) -> Value {
     schema
 }
 
-fn object_schema(title: &str, description: Option<&str>, fields: &[Param], defs: &mut Map<String, Value>) -> Value {
+fn object_schema(
+    title: &str,
+    description: Option<&str>,
+    fields: &[Param],
+    forbid_extra: bool,
+    defs: &mut Map<String, Value>,
+) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     for p in fields {
@@ -528,6 +560,9 @@ fn object_schema(title: &str, description: Option<&str>, fields: &[Param], defs:
         }
     }
     let mut out = Map::new();
+    if forbid_extra {
+        out.insert("additionalProperties".to_owned(), Value::Bool(false));
+    }
     if let Some(d) = description {
         out.insert("description".to_owned(), Value::String(d.to_owned()));
     }
@@ -570,25 +605,30 @@ fn type_schema(ty: &ParamType, defs: &mut Map<String, Value>) -> Value {
         ParamType::Any => json!({}),
         ParamType::Dict => json!({"additionalProperties": true, "type": "object"}),
         ParamType::Literal(values) => json!({"enum": values, "type": "string"}),
-        ParamType::NamedEnum(e) => {
-            defs.insert(e.name.to_owned(), json!({"enum": e.values, "title": e.name, "type": "string"}));
-            json!({"$ref": format!("#/$defs/{}", e.name)})
-        }
+        ParamType::NamedEnum(e) => enum_ref(e, defs),
+        ParamType::EnumOrString(e) => json!({"anyOf": [enum_ref(e, defs), {"type": "string"}]}),
+        ParamType::Nullable(inner) => json!({"anyOf": [type_schema(inner, defs), {"type": "null"}]}),
         ParamType::Array(inner) => json!({"items": type_schema(inner, defs), "type": "array"}),
         ParamType::Model(m) => {
             model_def(m, defs);
             json!({"$ref": format!("#/$defs/{}", m.name)})
         }
-        ParamType::ModelOrDict(m) => {
+        ParamType::ModelOrDict(m) | ParamType::ModelOrDictInBody(m) => {
             model_def(m, defs);
             json!({"anyOf": [{"$ref": format!("#/$defs/{}", m.name)}, {"additionalProperties": true, "type": "object"}]})
         }
     }
 }
 
+/// Registers a named enum in `$defs` and returns the reference to it.
+fn enum_ref(e: &EnumSchema, defs: &mut Map<String, Value>) -> Value {
+    defs.insert(e.name.to_owned(), json!({"enum": e.values, "title": e.name, "type": "string"}));
+    json!({"$ref": format!("#/$defs/{}", e.name)})
+}
+
 fn model_def(m: &ModelSchema, defs: &mut Map<String, Value>) {
     if !defs.contains_key(m.name) {
-        let schema = object_schema(m.name, m.description, m.fields, defs);
+        let schema = object_schema(m.name, m.description, m.fields, m.forbid_extra, defs);
         defs.insert(m.name.to_owned(), schema);
     }
 }
@@ -625,5 +665,50 @@ mod tests {
         assert!(check_call("T", "f", PARAMS, &args(json!({"a": "x", "b": 2.0, "c": false}))).is_ok());
         let m = args(json!({"a": "x", "b": 2, "c": false}));
         assert_eq!(Args::new(&m, PARAMS).int("d").unwrap(), 12);
+    }
+
+    static MODES: EnumSchema = EnumSchema { name: "Mode", values: &["a", "b"] };
+    static STRICT: ModelSchema = ModelSchema {
+        name: "Strict",
+        description: None,
+        fields: &[Param::optional("port", ParamType::Nullable(&ParamType::Integer), "", "null")],
+        forbid_extra: true,
+    };
+    static TYPED: &[Param] = &[
+        Param::required("mode", ParamType::EnumOrString(&MODES), ""),
+        Param::required("strict", ParamType::Model(&STRICT), ""),
+        Param::optional("loose", ParamType::ModelOrDictInBody(&STRICT), "", "null"),
+    ];
+
+    #[test]
+    fn extended_types_validate_and_render_as_pydantic() {
+        let args = |v: Value| v.as_object().cloned().unwrap();
+        let ok = |v: Value| check_call("T", "f", TYPED, &args(v));
+        assert!(ok(json!({"mode": "other", "strict": {"port": null}, "loose": 3})).is_ok());
+        assert!(ok(json!({"mode": "a", "strict": {"port": 8080}, "loose": {"port": "x", "extra": 1}})).is_ok());
+        assert_eq!(
+            ok(json!({"mode": 1, "strict": {}})).unwrap_err().0,
+            "T.f() argument 'mode' must be a string, not int"
+        );
+        assert_eq!(
+            ok(json!({"mode": "a", "strict": {"port": "x"}})).unwrap_err().0,
+            "T.f() argument 'strict' failed validation for Strict: field 'port' must be an integer, not str"
+        );
+        assert_eq!(
+            ok(json!({"mode": "a", "strict": {"x": 1}})).unwrap_err().0,
+            "T.f() argument 'strict' failed validation for Strict: extra field 'x' not permitted"
+        );
+        assert_eq!(
+            pyjson::to_string(&parameters_schema(TYPED)),
+            concat!(
+                r##"{"$defs": {"Mode": {"enum": ["a", "b"], "title": "Mode", "type": "string"}, "##,
+                r##""Strict": {"additionalProperties": false, "properties": {"port": {"anyOf": [{"type": "integer"}, "##,
+                r##"{"type": "null"}], "default": null, "title": "Port"}}, "title": "Strict", "type": "object"}}, "##,
+                r##""properties": {"mode": {"anyOf": [{"$ref": "#/$defs/Mode"}, {"type": "string"}], "title": "Mode"}, "##,
+                r##""strict": {"$ref": "#/$defs/Strict"}, "loose": {"anyOf": [{"$ref": "#/$defs/Strict"}, "##,
+                r##"{"additionalProperties": true, "type": "object"}], "default": null, "title": "Loose"}}, "##,
+                r##""required": ["mode", "strict"], "title": "parameters", "type": "object"}"##
+            )
+        );
     }
 }

@@ -92,6 +92,7 @@ static FLIGHT_INFO: ModelSchema = ModelSchema {
             "The date for the flight in the format 'YYYY-MM-DD', such as '2024-05-01'.",
         ),
     ],
+    forbid_extra: false,
 };
 
 static PASSENGER: ModelSchema = ModelSchema {
@@ -102,6 +103,7 @@ static PASSENGER: ModelSchema = ModelSchema {
         Param::required("last_name", ParamType::String, "Passenger's last name"),
         Param::required("dob", ParamType::String, "Date of birth in YYYY-MM-DD format"),
     ],
+    forbid_extra: false,
 };
 
 static PAYMENT: ModelSchema = ModelSchema {
@@ -111,6 +113,7 @@ static PAYMENT: ModelSchema = ModelSchema {
         Param::required("payment_id", ParamType::String, "Unique identifier for the payment"),
         Param::required("amount", ParamType::Integer, "Payment amount in dollars"),
     ],
+    forbid_extra: false,
 };
 
 const CABINS: &[&str] = &["business", "economy", "basic_economy"];

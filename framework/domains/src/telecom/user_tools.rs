@@ -19,6 +19,13 @@ use crate::tool::{
 
 static APN_NAMES: EnumSchema = EnumSchema { name: "APNNames", values: &["internet", "broken"] };
 
+/// τ²'s `NetworkModePreference` enum, offered (alongside any string) by `set_network_mode_preference`.
+static NETWORK_MODE_PREFERENCE: EnumSchema =
+    EnumSchema { name: "NetworkModePreference", values: &["4g_5g_preferred", "4g_only", "3g_only", "2g_only"] };
+
+const OPTIONAL_STRING: ParamType = ParamType::Nullable(&ParamType::String);
+const OPTIONAL_INTEGER: ParamType = ParamType::Nullable(&ParamType::Integer);
+
 /// The schema of τ²'s `APNSettings` model, the argument of `set_apn_settings`.
 static APN_SETTINGS: ModelSchema = ModelSchema {
     name: "APNSettings",
@@ -38,29 +45,30 @@ static APN_SETTINGS: ModelSchema = ModelSchema {
         ),
         Param::optional(
             "mms_apn",
-            ParamType::Any,
+            OPTIONAL_STRING,
             "Specific APN name used for MMS traffic, if different from general data.",
             "\"mms\"",
         ),
         Param::optional(
             "mmsc_url",
-            ParamType::Any,
+            OPTIONAL_STRING,
             "The URL of the Multimedia Messaging Service Center (MMSC). Crucial for MMS.",
             "\"http://mms.carrier.com/mms/wapenc\"",
         ),
         Param::optional(
             "mms_proxy",
-            ParamType::Any,
+            OPTIONAL_STRING,
             "The proxy server address required for MMS traffic on some networks.",
             "null",
         ),
         Param::optional(
             "mms_port",
-            ParamType::Any,
+            OPTIONAL_INTEGER,
             "The proxy server port required for MMS traffic on some networks.",
             "null",
         ),
     ],
+    forbid_extra: true,
 };
 
 const fn tool(
@@ -112,7 +120,7 @@ pub static USER_TOOLKIT: Toolkit<TelecomState> = Toolkit {
             kind: ToolKind::Write,
             // τ² declares `NetworkModePreference | str`: any string is accepted and invalid ones are answered
             // with a "Failed to set" message, not an error.
-            params: &[Param::required("mode", ParamType::String, "")],
+            params: &[Param::required("mode", ParamType::EnumOrString(&NETWORK_MODE_PREFERENCE), "")],
             run: set_network_mode_preference,
         },
         tool(
@@ -173,7 +181,9 @@ pub static USER_TOOLKIT: Toolkit<TelecomState> = Toolkit {
             name: "set_apn_settings",
             description: "Sets the APN settings for the phone.",
             kind: ToolKind::Write,
-            params: &[Param::required("apn_settings", ParamType::ModelOrDict(&APN_SETTINGS), "")],
+            // τ² builds `APNSettings(**apn_settings)` inside the tool; `validate_apn_settings` answers with pydantic's
+            // wording, so the call check must not pre-empt it.
+            params: &[Param::required("apn_settings", ParamType::ModelOrDictInBody(&APN_SETTINGS), "")],
             run: set_apn_settings,
         },
         tool(

