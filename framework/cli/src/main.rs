@@ -25,6 +25,23 @@ enum Command {
     /// Measure performance; every benchmark prints JSON.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Trajectory buffers: statistics, export, sampling, integrity check.
+    #[command(subcommand)]
+    Buffer(commands::buffer::BufferCommand),
+    /// Forgetting and transfer report of one or more runs: metrics with intervals, plots, comparison, exports.
+    Report(commands::report::ReportArgs),
+    /// τ² environments: gold replay of the official tasks, scoring of recorded trajectories.
+    #[command(subcommand)]
+    Tau2(commands::tau2::Tau2Command),
+    /// External data: fetch the official τ² data.
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
+    /// Plugin libraries: inspect what a strategy/reward library exports.
+    #[command(subcommand)]
+    Plugin(commands::plugin::PluginCommand),
+    /// Checkpoints: show a manifest and verify every file (exit 1 on a damaged checkpoint).
+    #[command(subcommand)]
+    Checkpoint(commands::checkpoint::CheckpointCommand),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +58,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Config(cmd) => commands::config::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),
+        Command::Buffer(cmd) => commands::buffer::run(cmd),
+        Command::Report(args) => commands::report::run(args),
+        Command::Tau2(cmd) => commands::tau2::run(cmd),
+        Command::Data(cmd) => commands::data::run(cmd),
+        Command::Plugin(cmd) => commands::plugin::run(cmd),
+        Command::Checkpoint(cmd) => commands::checkpoint::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,15 @@
 //! One module per command group. Each exposes a clap `Subcommand`/`Args` type and a `run` function.
 
 pub mod bench;
+pub mod bench_model;
+pub mod buffer;
+pub mod checkpoint;
 pub mod config;
+pub mod data;
+pub mod data_gen;
+pub mod plugin;
+pub mod report;
+pub mod tau2;
 
 /// Exit status for command-line misuse (bad flags, malformed `--set`).
 pub const EXIT_USAGE: u8 = 2;
