@@ -4,7 +4,8 @@
 //! `", "` and `": "`, non-ASCII characters escaped as `\uXXXX` (`ensure_ascii`), floats in Python `repr`
 //! form (`100.0`, `1e-05`, `1.5e+16`) and keys in pydantic field order. Serializing our models (whose
 //! fields are declared in pydantic order, maps kept in insertion order) through [`to_string`] reproduces that.
-//! [`to_string_sorted`] adds `sort_keys=True`, the form τ² hashes to compare databases.
+//! [`to_string_sorted`] adds `sort_keys=True`, the form τ² hashes to compare databases. [`to_string_unicode`] is
+//! `json.dumps(value, ensure_ascii=False)`, what the Hugging Face chat templates' `tojson` filter writes.
 
 mod sorted;
 
@@ -14,9 +15,20 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::ser::{CharEscape, Formatter, Serializer};
 
-/// A `serde_json` formatter that writes what Python's `json.dumps` writes with its default arguments.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PyFormatter;
+/// A `serde_json` formatter that writes what Python's `json.dumps` writes: default separators, Python float
+/// `repr`, and — with `ensure_ascii`, Python's default — every character outside printable ASCII as `\uXXXX`.
+#[derive(Debug, Clone, Copy)]
+pub struct PyFormatter {
+    /// Escape non-ASCII characters and DEL (`json.dumps`'s default) instead of writing them as they are.
+    pub ensure_ascii: bool,
+}
+
+impl PyFormatter {
+    /// `json.dumps(value)`: τ²'s tool outputs and database hashes.
+    pub const ASCII: PyFormatter = PyFormatter { ensure_ascii: true };
+    /// `json.dumps(value, ensure_ascii=False)`: chat templates' `tojson`.
+    pub const UNICODE: PyFormatter = PyFormatter { ensure_ascii: false };
+}
 
 impl Formatter for PyFormatter {
     fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
@@ -28,12 +40,13 @@ impl Formatter for PyFormatter {
     }
 
     fn write_string_fragment<W: ?Sized + io::Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
-        if fragment.is_ascii() {
+        // Python escapes everything outside ' '..='~' (control characters reach `write_char_escape`; DEL does not).
+        if !self.ensure_ascii || (fragment.is_ascii() && !fragment.contains('\u{7f}')) {
             return writer.write_all(fragment.as_bytes());
         }
         let mut units = [0u16; 2];
         for ch in fragment.chars() {
-            if ch.is_ascii() {
+            if ch.is_ascii() && ch != '\u{7f}' {
                 writer.write_all(&[ch as u8])?;
             } else {
                 for unit in ch.encode_utf16(&mut units) {
@@ -77,8 +90,18 @@ impl Formatter for PyFormatter {
 /// Serialization of our own models cannot fail (string keys only); a failure is reported in the output
 /// text rather than panicking, so a tool observation always exists.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
+    render(value, PyFormatter::ASCII)
+}
+
+/// Renders `value` as Python's `json.dumps(value, ensure_ascii=False)` would: like [`to_string`] but with
+/// non-ASCII characters kept, as chat templates' `tojson` filter writes tool schemas and call arguments.
+pub fn to_string_unicode<T: Serialize + ?Sized>(value: &T) -> String {
+    render(value, PyFormatter::UNICODE)
+}
+
+fn render<T: Serialize + ?Sized>(value: &T, formatter: PyFormatter) -> String {
     let mut out = Vec::with_capacity(256);
-    let mut ser = Serializer::with_formatter(&mut out, PyFormatter);
+    let mut ser = Serializer::with_formatter(&mut out, formatter);
     match value.serialize(&mut ser) {
         Ok(()) => String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
         Err(e) => format!("<unserializable value: {e}>"),
@@ -192,6 +215,20 @@ mod tests {
         let v = json!({"b": [1, 2.0, "é😀\n"], "a": null, "c": {"x": true}});
         assert_eq!(to_string(&v), r#"{"b": [1, 2.0, "\u00e9\ud83d\ude00\n"], "a": null, "c": {"x": true}}"#);
         assert_eq!(to_string_sorted(&v), r#"{"a": null, "b": [1, 2.0, "\u00e9\ud83d\ude00\n"], "c": {"x": true}}"#);
+    }
+
+    #[test]
+    fn del_is_escaped_like_python() {
+        // json.dumps("a\x7fb") == '"a\\u007fb"'; with ensure_ascii=False the character stays.
+        assert_eq!(to_string(&json!("a\u{7f}b")), r#""a\u007fb""#);
+        assert_eq!(to_string_sorted(&json!({"k": "\u{7f}"})), r#"{"k": "\u007f"}"#);
+        assert_eq!(to_string_unicode(&json!("a\u{7f}b")), "\"a\u{7f}b\"");
+    }
+
+    #[test]
+    fn unicode_form_keeps_non_ascii_and_python_separators() {
+        let v = json!({"a": [1, 2.5, "é"], "b": {"c": null}});
+        assert_eq!(to_string_unicode(&v), r#"{"a": [1, 2.5, "é"], "b": {"c": null}}"#);
     }
 
     /// The direct sorted writer must equal the tree route it replaces, on every shape serde can produce.

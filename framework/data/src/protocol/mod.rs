@@ -2,10 +2,10 @@
 //!
 //! * [`template`] — the Qwen2.5 chat template, rendered into role-tagged segments (so tool outputs can be
 //!   masked from the loss), with full or compact tool schemas;
-//! * [`parse`] — any model output to tool calls, a final text, or an error observation (never a panic);
-//! * [`json`] — the template's `tojson` (Python separators, Unicode kept).
+//! * [`parse`] — any model output to tool calls, a final text, or an error observation (never a panic).
+//!
+//! JSON inside the template is written as its `tojson` filter does, by `retain_domains::pyjson::to_string_unicode`.
 
-pub mod json;
 pub mod parse;
 pub mod template;
 

@@ -37,7 +37,7 @@ use serde_json::{Map, Value, json};
 
 use retain_domains::{Message, ParticipantMessage, Requestor, ToolCall};
 
-use super::json::to_json;
+use retain_domains::pyjson::to_string_unicode as to_json;
 
 /// Start of a turn.
 pub const IM_START: &str = "<|im_start|>";

@@ -64,7 +64,7 @@ struct SortedWriter {
 impl SortedWriter {
     /// `serde_json`'s serializer over our buffer, for scalars.
     fn json(&mut self) -> serde_json::Serializer<&mut Vec<u8>, PyFormatter> {
-        serde_json::Serializer::with_formatter(&mut self.out, PyFormatter)
+        serde_json::Serializer::with_formatter(&mut self.out, PyFormatter::ASCII)
     }
 
     fn write_str(&mut self, s: &str) -> Result<()> {
@@ -98,7 +98,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
         out.push(b'"');
         return Ok(());
     }
-    let mut json = serde_json::Serializer::with_formatter(out, PyFormatter);
+    let mut json = serde_json::Serializer::with_formatter(out, PyFormatter::ASCII);
     ser::Serializer::serialize_str(&mut json, s)?;
     Ok(())
 }
