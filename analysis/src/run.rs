@@ -67,7 +67,7 @@ impl RunInfo {
     pub fn read(path: &Path) -> Result<Self> {
         let text = read_text(
             path,
-            "is this a run directory? `retain train` writes config.json, metrics.jsonl and \
+            "is this a run directory? `retain run` writes config.json, metrics.jsonl and \
                            matrix.json into runs/<name>/ (and copies them into each checkpoint_task_<i>/)",
         )?;
         let value: Value = serde_json::from_str(&text).map_err(|e| AnalysisError::Malformed {
