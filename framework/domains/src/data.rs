@@ -5,6 +5,16 @@ use std::path::{Path, PathBuf};
 use crate::error::DomainError;
 use crate::task::{Task, load_splits, load_tasks};
 
+/// Reads a data file as text; the error names the file.
+pub(crate) fn read_text(path: &Path) -> Result<String, DomainError> {
+    std::fs::read_to_string(path).map_err(|e| DomainError::io(path, e))
+}
+
+/// Reads and parses a JSON data file (databases, tasks, splits); errors name the file.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, DomainError> {
+    serde_json::from_str(&read_text(path)?).map_err(|e| DomainError::parse(path, e))
+}
+
 /// Environment variable naming the τ² data directory (holding `airline/`, `retail/`, `telecom/`).
 pub const DATA_ENV_VAR: &str = "RETAIN_TAU2_DATA";
 

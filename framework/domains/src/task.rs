@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::data::read_json;
 use crate::domain::Requestor;
 use crate::error::DomainError;
 use crate::message::{Message, ToolCall};
@@ -317,21 +318,10 @@ pub struct EvaluationCriteria {
 
 /// Loads a `tasks*.json` file.
 pub fn load_tasks(path: &Path) -> Result<Vec<Task>, DomainError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DomainError::io(path, e))?;
-    let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error_free(&mut de).map_err(|e| DomainError::parse(path, e))
-}
-
-fn serde_path_to_error_free(
-    de: &mut serde_json::Deserializer<serde_json::de::StrRead<'_>>,
-) -> Result<Vec<Task>, String> {
-    let tasks: Vec<Task> = Deserialize::deserialize(&mut *de).map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
-    Ok(tasks)
+    read_json(path)
 }
 
 /// Loads `split_tasks.json`: split name → task ids.
 pub fn load_splits(path: &Path) -> Result<indexmap::IndexMap<String, Vec<String>>, DomainError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DomainError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| DomainError::parse(path, e))
+    read_json(path)
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::data::read_text;
 use crate::domain::{DbMatch, Domain, DomainState, canonical_json, merge_into};
 use crate::error::DomainError;
 use crate::tool::Toolkit;
@@ -39,8 +40,7 @@ impl RetailDomain {
     /// Loads `db.json` and `policy.md` from `dir` (the `retail/` data directory).
     pub fn load(dir: &Path) -> Result<Self, DomainError> {
         let db = RetailDb::load(&dir.join("db.json"))?;
-        let policy_path = dir.join("policy.md");
-        let policy = std::fs::read_to_string(&policy_path).map_err(|e| DomainError::io(&policy_path, e))?;
+        let policy = read_text(&dir.join("policy.md"))?;
         Ok(RetailDomain { db, policy })
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::data::read_json;
 use crate::domain::shared_maps_eq;
 use crate::error::DomainError;
 
@@ -206,8 +207,7 @@ pub struct RetailDb {
 impl RetailDb {
     /// Loads `db.json`.
     pub fn load(path: &Path) -> Result<Self, DomainError> {
-        let text = std::fs::read_to_string(path).map_err(|e| DomainError::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| DomainError::parse(path, e))
+        read_json(path)
     }
 
     /// Database equality as τ² judges it, with pointer shortcuts.

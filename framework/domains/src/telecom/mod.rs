@@ -28,6 +28,7 @@ pub use state::TelecomState;
 pub use user_db::TelecomUserDb;
 pub use user_tools::USER_TOOLKIT;
 
+use crate::data::read_text;
 use crate::domain::Domain;
 use crate::error::DomainError;
 use crate::tool::Toolkit;
@@ -50,10 +51,6 @@ pub struct Telecom {
     initial: TelecomState,
     policy: String,
     solo_policy: String,
-}
-
-fn read_text(path: &Path) -> Result<String, DomainError> {
-    std::fs::read_to_string(path).map_err(|e| DomainError::io(path, e))
 }
 
 /// τ²'s policy layout: the main policy and the support guide, each in its own tag.

@@ -509,7 +509,6 @@ impl TelecomUserDb {
 
     /// Loads `user_db.toml` from disk.
     pub fn load(path: &Path) -> Result<Self, DomainError> {
-        let text = std::fs::read_to_string(path).map_err(|e| DomainError::io(path, e))?;
-        Self::from_toml_str(&text, path)
+        Self::from_toml_str(&crate::data::read_text(path)?, path)
     }
 }
