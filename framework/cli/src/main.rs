@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Train a policy on the configured sequence of domains (the main job).
+    Run(commands::run::RunArgs),
     /// Inspect and check run configurations.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Run(args) => commands::run::run(args),
         Command::Config(cmd) => commands::config::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),
         Command::Buffer(cmd) => commands::buffer::run(cmd),

@@ -144,6 +144,10 @@ pub enum PolicyText {
     Full,
     /// A shortened policy for tiny models with short contexts.
     Compact,
+    /// No policy text and no tool schemas, only a short instruction and the ticket: for a model trained from
+    /// scratch, which learns the tools and the rules from demonstrations and rewards (the tiny default), and
+    /// whose training cost grows with every prompt token.
+    Minimal,
 }
 
 /// Task data.
@@ -162,6 +166,33 @@ pub struct DataConfig {
     pub max_tasks_per_domain: Option<usize>,
     /// Full or compact policy text in the system prompt.
     pub policy: PolicyText,
+    /// Generated task families to draw from, per domain (`[data.families] airline = ["cancel_allowed"]`,
+    /// telecom by sub-issue: `telecom = ["airplane_mode_on"]`); a domain left out draws from every family. A name
+    /// the domain's generator does not know is an error when the run starts.
+    pub families: FamilyFilter,
+}
+
+/// Task families per domain (see [`DataConfig::families`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FamilyFilter {
+    /// Airline families (`None`: all).
+    pub airline: Option<Vec<String>>,
+    /// Retail families (`None`: all).
+    pub retail: Option<Vec<String>>,
+    /// Telecom sub-issues (`None`: all).
+    pub telecom: Option<Vec<String>>,
+}
+
+impl FamilyFilter {
+    /// The families chosen for `domain`.
+    pub fn of(&self, domain: Domain) -> Option<&Vec<String>> {
+        match domain {
+            Domain::Airline => self.airline.as_ref(),
+            Domain::Retail => self.retail.as_ref(),
+            Domain::Telecom => self.telecom.as_ref(),
+        }
+    }
 }
 
 impl Default for DataConfig {
@@ -173,6 +204,7 @@ impl Default for DataConfig {
             test_tasks_per_domain: 32,
             max_tasks_per_domain: None,
             policy: PolicyText::Compact,
+            families: FamilyFilter::default(),
         }
     }
 }
@@ -289,6 +321,28 @@ pub struct TrainerConfig {
     pub max_episode_tokens: usize,
     /// Supervised warm-start steps on oracle demonstrations at the start of each domain.
     pub warm_start_steps: usize,
+    /// Learning rate of the warm-start steps; `None` uses `learning_rate`. Supervised steps tolerate (and a
+    /// model trained from scratch needs) a much larger rate than policy-gradient steps.
+    pub warm_start_learning_rate: Option<f64>,
+    /// A*-PO's two coefficients (used when `algorithm = "a_star_po"`).
+    pub a_star: AStarConfig,
+}
+
+/// A*-PO (arXiv 2505.20686): V* from reference samples, then a regression of the implicit reward onto `r − V*`.
+/// The reference samples per task are `num_samples_per_prompt`; training then uses one sample per task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AStarConfig {
+    /// β1 of the smooth maximum `V* = β1 log mean exp(r/β1)` (0 = plain mean).
+    pub beta1: f64,
+    /// β2, the scale of the implicit reward `β2 · log π/π_ref`.
+    pub beta2: f64,
+}
+
+impl Default for AStarConfig {
+    fn default() -> Self {
+        Self { beta1: 0.5, beta2: 1e-3 }
+    }
 }
 
 impl Default for TrainerConfig {
@@ -317,6 +371,8 @@ impl Default for TrainerConfig {
             max_turns: 12,
             max_episode_tokens: 1536,
             warm_start_steps: 0,
+            warm_start_learning_rate: None,
+            a_star: AStarConfig::default(),
         }
     }
 }

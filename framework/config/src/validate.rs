@@ -111,6 +111,21 @@ pub(crate) fn check(config: &Config) -> Vec<Violation> {
         t.learning_rate.is_finite() && t.learning_rate > 0.0,
         "a positive number such as 1e-5",
     );
+    if let Some(lr) = t.warm_start_learning_rate {
+        v.range(
+            &["trainer", "warm_start_learning_rate"],
+            lr,
+            lr.is_finite() && lr > 0.0,
+            "a positive number such as 1e-3",
+        );
+    }
+    v.range(
+        &["trainer", "a_star", "beta2"],
+        t.a_star.beta2,
+        t.a_star.beta2.is_finite() && t.a_star.beta2 > 0.0,
+        "a positive number such as 1e-3",
+    );
+    v.range(&["trainer", "a_star", "beta1"], t.a_star.beta1, t.a_star.beta1.is_finite(), "a finite number");
     v.range(
         &["trainer", "weight_decay"],
         t.weight_decay,

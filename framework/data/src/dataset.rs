@@ -11,12 +11,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use retain_config::{Domain, PolicyText};
-use retain_domains::GoldCache;
 use retain_domains::airline::{AirlineDomain, FlightDb};
 use retain_domains::retail::{RetailDb, RetailDomain};
 use retain_domains::telecom::{TechSupportGuide, Telecom, TelecomState};
 
 use crate::demo::{Demonstration, demonstrate};
+use crate::environment::{DomainEnv, with_env};
 use crate::error::DataError;
 use crate::ids::derived_rng;
 use crate::knobs::{GeneratorConfig, Split};
@@ -124,12 +124,11 @@ fn db_rng(seed: u64, domain: Domain) -> crate::ids::GenRng {
     derived_rng(seed, &format!("{}-db", domain.name()), None, 0)
 }
 
-/// The database a dataset is built on, with the domain object that runs its episodes.
-enum Loaded {
-    Airline(Arc<AirlineDomain>, Option<GeneratedDb>),
-    Retail(Arc<RetailDomain>, Option<GeneratedDb>),
-    GenTelecom(Arc<GeneratedTelecom>, Option<GeneratedDb>),
-    Tau2Telecom(Arc<Telecom>),
+/// The database a dataset is built on: the environment that runs its episodes and, when generated, the database
+/// to write out.
+struct Loaded {
+    env: DomainEnv,
+    db: Option<GeneratedDb>,
 }
 
 fn full_policy_dir(source: &DbSource, domain: Domain) -> Result<PathBuf, DataError> {
@@ -160,35 +159,37 @@ fn load(
     config.validate()?;
     let policy_text = |file: &str| -> Result<String, DataError> {
         match policy {
-            PolicyText::Compact => Ok(compact_policy(domain).to_owned()),
+            PolicyText::Compact | PolicyText::Minimal => Ok(compact_policy(domain).to_owned()),
             PolicyText::Full => read_policy(&full_policy_dir(source, domain)?.join(file)),
         }
     };
     Ok(match (domain, source) {
         (Domain::Airline, DbSource::Generated) => {
             let db = airline::generate_db(&config.airline, &mut db_rng(seed, domain));
-            Loaded::Airline(
-                Arc::new(AirlineDomain::from_parts(db.clone(), policy_text("policy.md")?)),
-                Some(GeneratedDb::Airline(db)),
-            )
+            Loaded {
+                env: DomainEnv::airline(Arc::new(AirlineDomain::from_parts(db.clone(), policy_text("policy.md")?))),
+                db: Some(GeneratedDb::Airline(db)),
+            }
         }
         (Domain::Airline, DbSource::Tau2(dir)) => {
-            Loaded::Airline(Arc::new(AirlineDomain::load(&domain_dir(dir, domain))?), None)
+            Loaded { env: DomainEnv::airline(Arc::new(AirlineDomain::load(&domain_dir(dir, domain))?)), db: None }
         }
         (Domain::Retail, DbSource::Generated) => {
             let db = retail::generate_db(&config.retail, &mut db_rng(seed, domain))?;
-            Loaded::Retail(
-                Arc::new(RetailDomain::from_parts(db.clone(), policy_text("policy.md")?)),
-                Some(GeneratedDb::Retail(db)),
-            )
+            Loaded {
+                env: DomainEnv::retail(Arc::new(RetailDomain::from_parts(db.clone(), policy_text("policy.md")?))),
+                db: Some(GeneratedDb::Retail(db)),
+            }
         }
         (Domain::Retail, DbSource::Tau2(dir)) => {
-            Loaded::Retail(Arc::new(RetailDomain::load(&domain_dir(dir, domain))?), None)
+            Loaded { env: DomainEnv::retail(Arc::new(RetailDomain::load(&domain_dir(dir, domain))?)), db: None }
         }
         (Domain::Telecom, DbSource::Generated) => {
             let state = telecom::generate_db(&config.telecom, &mut db_rng(seed, domain))?;
             let (main, solo) = match policy {
-                PolicyText::Compact => (compact_policy(domain).to_owned(), compact_policy(domain).to_owned()),
+                PolicyText::Compact | PolicyText::Minimal => {
+                    (compact_policy(domain).to_owned(), compact_policy(domain).to_owned())
+                }
                 PolicyText::Full => {
                     let dir = full_policy_dir(source, domain)?;
                     let manual = read_policy(&dir.join("tech_support_manual.md"))?;
@@ -203,30 +204,31 @@ fn load(
                     )
                 }
             };
-            Loaded::GenTelecom(
-                Arc::new(GeneratedTelecom::new(state.clone(), main, solo)),
-                Some(GeneratedDb::Telecom(state)),
-            )
+            Loaded {
+                env: DomainEnv::generated_telecom(Arc::new(GeneratedTelecom::new(state.clone(), main, solo))),
+                db: Some(GeneratedDb::Telecom(state)),
+            }
         }
         (Domain::Telecom, DbSource::Tau2(dir)) => {
-            Loaded::Tau2Telecom(Arc::new(Telecom::load(&domain_dir(dir, domain), TechSupportGuide::Manual)?))
+            let telecom = Telecom::load(&domain_dir(dir, domain), TechSupportGuide::Manual)?;
+            Loaded { env: DomainEnv::tau2_telecom(Arc::new(telecom)), db: None }
         }
     })
 }
 
 fn tasks_for(
-    loaded: &Loaded,
+    env: &DomainEnv,
     config: &GeneratorConfig,
     split: Split,
     n: usize,
     seed: u64,
 ) -> Result<Vec<GeneratedTask>, DataError> {
     use retain_domains::Domain as _;
-    match loaded {
-        Loaded::Airline(d, _) => airline::generate_tasks(d.initial_state(), config, split, n, seed),
-        Loaded::Retail(d, _) => retail::generate_tasks(d.initial_state(), config, split, n, seed),
-        Loaded::GenTelecom(d, _) => telecom::generate_tasks(d.initial_state(), config, split, n, seed),
-        Loaded::Tau2Telecom(d) => telecom::generate_tasks(d.initial_state(), config, split, n, seed),
+    match env {
+        DomainEnv::Airline(d, _) => airline::generate_tasks(d.initial_state(), config, split, n, seed),
+        DomainEnv::Retail(d, _) => retail::generate_tasks(d.initial_state(), config, split, n, seed),
+        DomainEnv::GeneratedTelecom(d, _) => telecom::generate_tasks(d.initial_state(), config, split, n, seed),
+        DomainEnv::Tau2Telecom(d, _) => telecom::generate_tasks(d.initial_state(), config, split, n, seed),
     }
 }
 
@@ -240,21 +242,17 @@ pub fn generate(
     config: &GeneratorConfig,
 ) -> Result<Dataset, DataError> {
     let loaded = load(domain, seed, source, config, PolicyText::Compact)?;
-    let tasks = tasks_for(&loaded, config, split, n, seed)?;
-    let db = match loaded {
-        Loaded::Airline(_, db) | Loaded::Retail(_, db) | Loaded::GenTelecom(_, db) => db,
-        Loaded::Tau2Telecom(_) => None,
-    };
-    Ok(Dataset { domain, tasks, db })
+    let tasks = tasks_for(&loaded.env, config, split, n, seed)?;
+    Ok(Dataset { domain, tasks, db: loaded.db })
 }
 
-fn demos_with<D: retain_domains::Domain>(
-    d: &Arc<D>,
+/// Runs the oracle for `tasks` in `env` (each demonstration verified to score 1.0).
+pub fn demonstrations(
+    env: &DomainEnv,
     tasks: &[GeneratedTask],
     style: PromptStyle,
 ) -> Result<Vec<Demonstration>, DataError> {
-    let gold = GoldCache::new(Arc::clone(d));
-    tasks.iter().map(|t| demonstrate(d, &gold, t, style)).collect()
+    with_env!(env, |d, g| tasks.iter().map(|t| demonstrate(d, g, t, style)).collect())
 }
 
 /// Generates `n` tasks of `split` and their oracle demonstrations (every one verified to score 1.0).
@@ -268,14 +266,40 @@ pub fn demos(
     policy: PolicyText,
 ) -> Result<Vec<Demonstration>, DataError> {
     let loaded = load(domain, seed, source, config, policy)?;
-    let tasks = tasks_for(&loaded, config, split, n, seed)?;
-    let style = PromptStyle::new(domain, policy);
-    match &loaded {
-        Loaded::Airline(d, _) => demos_with(d, &tasks, style),
-        Loaded::Retail(d, _) => demos_with(d, &tasks, style),
-        Loaded::GenTelecom(d, _) => demos_with(d, &tasks, style),
-        Loaded::Tau2Telecom(d) => demos_with(d, &tasks, style),
-    }
+    let tasks = tasks_for(&loaded.env, config, split, n, seed)?;
+    demonstrations(&loaded.env, &tasks, PromptStyle::new(domain, policy))
+}
+
+/// Everything a trainer needs of one domain: its environment, the agent's prompt style, and disjoint train and
+/// test tasks (different customers).
+#[derive(Debug, Clone)]
+pub struct DomainData {
+    /// Which domain.
+    pub domain: Domain,
+    /// The environment every task of this domain runs in.
+    pub env: DomainEnv,
+    /// How the agent's prompt is written.
+    pub style: PromptStyle,
+    /// Training tasks.
+    pub train: Vec<GeneratedTask>,
+    /// Held-out test tasks.
+    pub test: Vec<GeneratedTask>,
+}
+
+/// Builds a domain's environment and generates `n_train` training and `n_test` test tasks on it.
+pub fn domain_data(
+    domain: Domain,
+    seed: u64,
+    source: &DbSource,
+    config: &GeneratorConfig,
+    policy: PolicyText,
+    n_train: usize,
+    n_test: usize,
+) -> Result<DomainData, DataError> {
+    let loaded = load(domain, seed, source, config, policy)?;
+    let train = tasks_for(&loaded.env, config, Split::Train, n_train, seed)?;
+    let test = tasks_for(&loaded.env, config, Split::Test, n_test, seed)?;
+    Ok(DomainData { domain, env: loaded.env, style: PromptStyle::new(domain, policy), train, test })
 }
 
 /// Timing and length measurements of the generators for one domain.

@@ -14,6 +14,7 @@
 pub mod airline;
 pub mod dataset;
 pub mod demo;
+pub mod environment;
 pub mod error;
 pub mod ids;
 pub mod knobs;

@@ -59,7 +59,7 @@ pub fn compact_policy(domain: Domain) -> &'static str {
 pub fn policy_text(domain: Domain, choice: PolicyText, full_text: &str) -> String {
     match choice {
         PolicyText::Full => full_text.to_owned(),
-        PolicyText::Compact => compact_policy(domain).to_owned(),
+        PolicyText::Compact | PolicyText::Minimal => compact_policy(domain).to_owned(),
     }
 }
 
@@ -67,7 +67,7 @@ pub fn policy_text(domain: Domain, choice: PolicyText, full_text: &str) -> Strin
 pub fn tool_style(choice: PolicyText) -> ToolStyle {
     match choice {
         PolicyText::Full => ToolStyle::Full,
-        PolicyText::Compact => ToolStyle::Compact,
+        PolicyText::Compact | PolicyText::Minimal => ToolStyle::Compact,
     }
 }
 

@@ -4,6 +4,8 @@
 //!   the tools' full OpenAI schemas: what real models get.
 //! * `policy: compact` — a short instruction, the domain's compact policy (which announces itself as
 //!   compact) and the ticket, with one-line tool schemas: short episodes for the tiny model.
+//! * `policy: minimal` — the short instruction and the ticket only: a model trained from scratch learns tools and
+//!   rules from demonstrations, and every prompt token costs training time.
 
 use serde_json::Value;
 
@@ -21,6 +23,15 @@ pub const COMPACT_TICKET_INSTRUCTION: &str = "You are a customer service agent. 
 pub const COMPACT_SOLO_INSTRUCTION: &str = "You are a technical support agent. Solve the ticket following the policy with tool calls only, one per turn. When it is solved, call done.";
 /// Compact instruction for conversation mode.
 pub const COMPACT_CONVERSATION_INSTRUCTION: &str = "You are a customer service agent. Help the user by following the policy. Each turn, either send a message or make one tool call.";
+
+/// The short instruction of the compact and minimal prompts for a mode.
+fn instruction_for(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Solo => COMPACT_SOLO_INSTRUCTION,
+        Mode::Ticket => COMPACT_TICKET_INSTRUCTION,
+        Mode::Conversation => COMPACT_CONVERSATION_INSTRUCTION,
+    }
+}
 
 /// The agent-facing prompt choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +52,12 @@ impl PromptStyle {
     pub fn system_override(&self, task: &Task, mode: Mode) -> Option<String> {
         match self.policy {
             PolicyText::Full => None,
+            PolicyText::Minimal => Some(match mode {
+                Mode::Conversation => COMPACT_CONVERSATION_INSTRUCTION.to_owned(),
+                _ => format!("{}\n<ticket>\n{}\n</ticket>", instruction_for(mode), ticket_text(task)),
+            }),
             PolicyText::Compact => {
-                let instruction = match mode {
-                    Mode::Solo => COMPACT_SOLO_INSTRUCTION,
-                    Mode::Ticket => COMPACT_TICKET_INSTRUCTION,
-                    Mode::Conversation => COMPACT_CONVERSATION_INSTRUCTION,
-                };
+                let instruction = instruction_for(mode);
                 let policy = compact_policy(self.domain);
                 Some(match mode {
                     Mode::Conversation => format!("{instruction}\n<policy>\n{policy}\n</policy>"),
@@ -59,9 +70,12 @@ impl PromptStyle {
         }
     }
 
-    /// The tool list in this style.
+    /// The tool list in this style (none for `minimal`).
     pub fn tools(&self, schemas: &[Value]) -> Vec<Value> {
-        styled_tools(schemas, tool_style(self.policy))
+        match self.policy {
+            PolicyText::Minimal => Vec::new(),
+            _ => styled_tools(schemas, tool_style(self.policy)),
+        }
     }
 
     /// Renders an episode's messages as the agent sees them.

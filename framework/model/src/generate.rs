@@ -168,7 +168,7 @@ fn decode_loop(
             let token = sample_token(&logits[slot], &cfg.sampling, &mut row.rng);
             row.tokens.push(token);
             row.logprobs.push(log_prob(&logits[slot], token));
-            row.finish = finish_of(row, &requests[row.request], cfg, tokenizer)?;
+            row.finish = finish_of(&row.tokens, requests[row.request].max_new_tokens, cfg, tokenizer)?;
             next.push(token);
         }
         let keep: Vec<usize> = (0..active.len()).filter(|&s| rows[active[s]].finish.is_none()).collect();
@@ -188,29 +188,31 @@ fn decode_loop(
     }
 }
 
-fn finish_of(
-    row: &Row,
-    request: &GenerationRequest,
+/// Whether a sequence that has generated `tokens` is finished, and why (EOS, stop string, length limit).
+pub(crate) fn finish_of(
+    tokens: &[u32],
+    max_new_tokens: usize,
     cfg: &GenerationConfig,
     tokenizer: Option<&Tokenizer>,
 ) -> Result<Option<FinishReason>> {
-    let last = row.tokens.last().copied();
+    let last = tokens.last().copied();
     if last.is_some_and(|t| cfg.eos_token_ids.contains(&t)) {
         return Ok(Some(FinishReason::Eos));
     }
     if let (false, Some(tk)) = (cfg.stop_strings.is_empty(), tokenizer) {
-        let text = tk.decode(&row.tokens)?;
+        let text = tk.decode(tokens)?;
         if cfg.stop_strings.iter().any(|s| text.contains(s.as_str())) {
             return Ok(Some(FinishReason::Stop));
         }
     }
-    if row.tokens.len() >= request.max_new_tokens {
+    if tokens.len() >= max_new_tokens {
         return Ok(Some(FinishReason::Length));
     }
     Ok(None)
 }
 
-fn cut_at_stop(text: String, stops: &[String], reason: FinishReason) -> String {
+/// The decoded text, cut right after the first stop string when one ended the sequence.
+pub(crate) fn cut_at_stop(text: String, stops: &[String], reason: FinishReason) -> String {
     if reason != FinishReason::Stop {
         return text;
     }

@@ -63,6 +63,31 @@ impl KvCache {
         self.len += t;
     }
 
+    /// Slots the cache can hold before it must grow.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Makes room for at least `extra` more slots, reallocating (and copying the filled slots) when needed.
+    /// Multi-turn sessions cannot know their final length up front, so they grow in chunks.
+    pub fn reserve(&mut self, extra: usize) -> Result<()> {
+        let needed = self.len + extra;
+        if needed <= self.capacity {
+            return Ok(());
+        }
+        let capacity = needed.max(self.capacity * 3 / 2);
+        for (k, v) in &mut self.layers {
+            for t in [k, v] {
+                let (b, h, _, d) = t.dims4()?;
+                let grown = Tensor::zeros((b, h, capacity, d), DType::F32, t.device())?;
+                grown.slice_set(&t.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+                *t = grown;
+            }
+        }
+        self.capacity = capacity;
+        Ok(())
+    }
+
     /// Keeps only the rows in `keep` (finished sequences leave the batch, so later steps do less work).
     pub fn select_rows(&mut self, keep: &Tensor) -> Result<()> {
         for (k, v) in &mut self.layers {

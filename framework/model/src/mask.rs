@@ -35,6 +35,11 @@ impl SlotValidity {
         self.len() == 0
     }
 
+    /// Real (non-padding) tokens of row `row` so far.
+    pub fn real_tokens(&self, row: usize) -> usize {
+        self.rows.get(row).map_or(0, |r| r.iter().filter(|v| **v).count())
+    }
+
     /// Appends one slot per row.
     pub fn push(&mut self, valid: &[bool]) {
         for (row, v) in self.rows.iter_mut().zip(valid) {

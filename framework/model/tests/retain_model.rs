@@ -11,6 +11,7 @@ mod retain_model {
     mod lora;
     mod optimizer;
     mod reference;
-    mod sampling;
+    pub mod sampling;
+    mod session;
     mod training;
 }

@@ -1,4 +1,22 @@
-//! Policy optimisation for tool-use agents: advantages, GRPO-family losses and, later, rollouts and sequencing.
+//! Policy optimisation for tool-use agents: batched multi-turn rollouts in each task's own environment, rewards
+//! through reward plugins, GRPO-family advantages and losses, supervised warm start, evaluation into the
+//! accuracy matrix, and the run loop over a sequence of domains (`retain run`).
 
 pub mod advantage;
+pub mod encode;
+pub mod error;
+pub mod evaluate;
 pub mod loss;
+pub mod policy;
+pub mod reward;
+pub mod rollout;
+pub mod run;
+pub mod run_log;
+pub mod sampler;
+pub mod update;
+pub mod warm_start;
+
+pub use error::{Result, TrainerError};
+pub use policy::Policy;
+pub use rollout::{EpisodeSpec, Rollout, RolloutLimits, run_episodes};
+pub use run::{Progress, RunSummary, Silent, run};

@@ -50,7 +50,7 @@ pub struct BenchTrainArgs {
 
 /// candle sizes its element-wise pool from `CANDLE_NUM_THREADS` (read once) and GEMM splits from
 /// `RAYON_NUM_THREADS`; make both follow `--threads` unless the user set them.
-fn pin_threads(threads: Option<usize>) {
+pub(crate) fn pin_threads(threads: Option<usize>) {
     let Some(n) = threads else { return };
     for var in ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"] {
         if std::env::var_os(var).is_none() {

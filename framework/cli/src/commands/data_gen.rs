@@ -38,6 +38,8 @@ pub enum PolicyArg {
     Full,
     /// Short, labelled policies and one-line tool schemas for the tiny model.
     Compact,
+    /// The instruction and the ticket only (a model trained from scratch learns tools from demonstrations).
+    Minimal,
 }
 
 impl From<PolicyArg> for PolicyText {
@@ -45,6 +47,7 @@ impl From<PolicyArg> for PolicyText {
         match p {
             PolicyArg::Full => PolicyText::Full,
             PolicyArg::Compact => PolicyText::Compact,
+            PolicyArg::Minimal => PolicyText::Minimal,
         }
     }
 }

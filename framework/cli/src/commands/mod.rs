@@ -9,6 +9,7 @@ pub mod data;
 pub mod data_gen;
 pub mod plugin;
 pub mod report;
+pub mod run;
 pub mod tau2;
 
 /// Exit status for command-line misuse (bad flags, malformed `--set`).

@@ -10,4 +10,6 @@ pub mod parse;
 pub mod template;
 
 pub use parse::{ParseError, ParseErrorKind, ParsedTurn, parse_output};
-pub use template::{Rendered, Segment, SegmentKind, ToolStyle, render_conversation, render_prompt};
+pub use template::{
+    Rendered, Segment, SegmentKind, ToolStyle, render_conversation, render_prompt, render_turn_followup,
+};

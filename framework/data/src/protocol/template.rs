@@ -257,8 +257,26 @@ pub fn render_conversation_with_system(messages: &[Message], tools: &[Value], sy
         _ => DEFAULT_SYSTEM,
     };
     out.push(SegmentKind::Prompt, &system_turn(system.unwrap_or(first), tools));
+    render_messages(&mut out, rest);
+    out
+}
+
+/// What the agent reads after one of its turns, up to the next generation prompt: the newline closing its turn,
+/// the `observations` (tool results, user reply) as [`render_conversation`] writes them, and
+/// `<|im_start|>assistant\n`. Appending these tokens to the generated ones keeps a rollout token-in/token-out
+/// while matching the template exactly.
+pub fn render_turn_followup(observations: &[Message]) -> Rendered {
+    let mut out = Rendered::default();
+    out.push(SegmentKind::Prompt, "\n");
+    render_messages(&mut out, observations);
+    out.push(SegmentKind::Prompt, GENERATION_PROMPT);
+    out
+}
+
+/// Renders the messages after the system turn: user texts, agent turns and the agent's tool results.
+fn render_messages(out: &mut Rendered, messages: &[Message]) {
     let mut in_tool_block = false;
-    for message in rest {
+    for message in messages {
         let is_agent_tool = matches!(message, Message::Tool(t) if t.requestor == Requestor::Assistant);
         if in_tool_block && !is_agent_tool {
             out.push(SegmentKind::ToolOutput, IM_END);
@@ -301,7 +319,6 @@ pub fn render_conversation_with_system(messages: &[Message], tools: &[Value], sy
         out.push(SegmentKind::ToolOutput, IM_END);
         out.push(SegmentKind::ToolOutput, "\n");
     }
-    out
 }
 
 /// The prompt for the agent's next turn: the conversation so far plus the generation prompt.
@@ -320,6 +337,32 @@ pub fn agent_call(name: &str, arguments: Map<String, Value>) -> ToolCall {
 mod tests {
     use super::*;
     use retain_domains::ToolMessage;
+
+    #[test]
+    fn generated_turn_plus_followup_is_the_rendered_conversation() {
+        let call = agent_call("get_user_details", serde_json::Map::from_iter([("user_id".into(), "u1".into())]));
+        let result = |content: &str| {
+            Message::Tool(ToolMessage {
+                id: String::new(),
+                content: content.to_owned(),
+                requestor: Requestor::Assistant,
+                error: false,
+            })
+        };
+        let messages = vec![
+            Message::System { content: "policy".into() },
+            Message::Assistant(ParticipantMessage::calls(vec![call.clone()])),
+            result("{\"name\": \"Ann\"}"),
+            result("second"),
+        ];
+        let full = render_conversation(&messages, &[]).text() + GENERATION_PROMPT;
+        // What a rollout holds: the prompt, the generated turn ending at <|im_end|>, then the follow-up.
+        let prompt = render_prompt(&messages[..1], &[]);
+        let generated = format!("{}{IM_END}", render_assistant_body(&ParticipantMessage::calls(vec![call])));
+        let followup = render_turn_followup(&messages[2..]);
+        assert_eq!(prompt + &generated + &followup.text(), full);
+        assert!(followup.segments.iter().all(|s| !s.kind.trainable()));
+    }
 
     #[test]
     fn matches_qwen_template_layout() {

@@ -6,7 +6,7 @@ use retain_model::{FinishReason, GenerationConfig, GenerationRequest, Mode, Samp
 use super::common::{full_logits, ids, tiny_model};
 
 /// Greedy decoding by re-running the whole sequence each step (no cache, no padding), with each token's log-prob.
-fn uncached_greedy(model: &retain_model::Qwen2, prompt: &[u32], n: usize) -> (Vec<u32>, Vec<f32>) {
+pub fn uncached_greedy(model: &retain_model::Qwen2, prompt: &[u32], n: usize) -> (Vec<u32>, Vec<f32>) {
     let mut seq = prompt.to_vec();
     let mut logprobs = Vec::new();
     for _ in 0..n {
