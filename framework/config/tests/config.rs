@@ -29,7 +29,10 @@ fn empty_file_gives_the_defaults() {
 fn quickstart_example_is_valid() {
     let config = load(&quickstart(), &[]).unwrap();
     assert_eq!(config.run.name, "quickstart");
-    assert_eq!(config.model.tiny.hidden_size, 256);
+    assert_eq!(config.model.tiny.hidden_size, 128);
+    assert_eq!(config.data.policy, retain_config::PolicyText::Minimal);
+    assert_eq!(config.data.families.of(Domain::Telecom), Some(&vec!["airplane_mode_on".to_owned()]));
+    assert_eq!(config.trainer.warm_start_learning_rate, Some(3e-3));
 }
 
 #[test]
