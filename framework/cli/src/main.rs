@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Train a policy on the configured sequence of domains (the main job).
     Run(commands::run::RunArgs),
+    /// Evaluate a checkpoint on its run's test tasks (JSON: success, mean reward, pass^k per domain).
+    Eval(commands::eval::EvalArgs),
     /// Inspect and check run configurations.
     #[command(subcommand)]
     Config(commands::config::ConfigCommand),
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Config(cmd) => commands::config::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),
         Command::Buffer(cmd) => commands::buffer::run(cmd),

@@ -82,6 +82,9 @@ pub struct TinyModelConfig {
     pub rope_theta: f64,
     /// Whether the output head shares the embedding matrix.
     pub tie_word_embeddings: bool,
+    /// Register every database entity id (users, reservations, orders, emails, …) as one token, so that copying
+    /// an id from a ticket is one token rather than several (added on top of `vocab_size`).
+    pub entity_tokens: bool,
 }
 
 impl Default for TinyModelConfig {
@@ -96,6 +99,7 @@ impl Default for TinyModelConfig {
             max_position_embeddings: 2048,
             rope_theta: 1_000_000.0,
             tie_word_embeddings: true,
+            entity_tokens: true,
         }
     }
 }
@@ -377,12 +381,25 @@ impl Default for TrainerConfig {
     }
 }
 
+/// What each stage of a run trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Curriculum {
+    /// Stage `i` trains on domain `i` only (naive sequential training, the continual-learning setting).
+    Sequential,
+    /// Stage `i` trains on the union of domains `0..=i`, batches mixing them: the multi-task reference whose
+    /// last row is the joint learner's `R*` (`retain report --joint`).
+    Cumulative,
+}
+
 /// The sequence of domains and the length of each stage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SequenceConfig {
     /// Domains in training order (each at most once).
     pub task_order: Vec<Domain>,
+    /// What stage `i` trains on: domain `i` alone, or every domain so far.
+    pub curriculum: Curriculum,
     /// Training steps per domain.
     pub num_steps_per_task: usize,
     /// Evaluate every this many steps inside a domain; 0 evaluates only at domain ends.
@@ -397,6 +414,7 @@ impl Default for SequenceConfig {
     fn default() -> Self {
         Self {
             task_order: Domain::ALL.to_vec(),
+            curriculum: Curriculum::Sequential,
             num_steps_per_task: 100,
             eval_interval: 0,
             save_interval: 0,

@@ -119,6 +119,41 @@ impl DomainEnv {
         })
     }
 
+    /// The database's entity ids (users, reservations, flights, orders, emails, payment methods, products,
+    /// variants, customers, lines, phone numbers, bills, …), sorted and distinct: registered as whole tokens in
+    /// the tiny default's tokenizer, so copying an id from a ticket is one token rather than a spelling exercise.
+    pub fn entity_ids(&self) -> Vec<String> {
+        let mut ids = std::collections::BTreeSet::new();
+        match self {
+            DomainEnv::Airline(d, _) => {
+                let db = d.initial_state();
+                ids.extend(db.users.keys().cloned());
+                ids.extend(db.reservations.keys().cloned());
+                ids.extend(db.flights.keys().cloned());
+                for user in db.users.values() {
+                    ids.extend(user.payment_methods.keys().cloned());
+                    ids.insert(user.email.clone());
+                }
+            }
+            DomainEnv::Retail(d, _) => {
+                let db = d.initial_state();
+                ids.extend(db.users.keys().cloned());
+                ids.extend(db.orders.keys().cloned());
+                for user in db.users.values() {
+                    ids.extend(user.payment_methods.keys().cloned());
+                    ids.insert(user.email.clone());
+                }
+                for product in db.products.values() {
+                    ids.insert(product.product_id.clone());
+                    ids.extend(product.variants.keys().cloned());
+                }
+            }
+            DomainEnv::GeneratedTelecom(d, _) => ids.extend(telecom_ids(&d.initial_state().agent)),
+            DomainEnv::Tau2Telecom(d, _) => ids.extend(telecom_ids(&d.initial_state().agent)),
+        }
+        ids.into_iter().filter(|id| !id.is_empty()).collect()
+    }
+
     /// How the agent meets tasks of this domain: τ² solo where supported (telecom), ticket mode otherwise.
     pub fn mode(&self) -> Mode {
         with_env!(self, |d, _g| Mode::default_for(d.supports_solo()))
@@ -156,6 +191,20 @@ impl DomainEnv {
         };
         Ok(evaluation)
     }
+}
+
+fn telecom_ids(db: &retain_domains::telecom::TelecomDb) -> Vec<String> {
+    let mut ids = Vec::new();
+    for c in &db.customers {
+        ids.extend([c.customer_id.clone(), c.email.clone(), c.phone_number.clone()]);
+    }
+    for l in &db.lines {
+        ids.extend([l.line_id.clone(), l.phone_number.clone()]);
+    }
+    ids.extend(db.bills.iter().map(|b| b.bill_id.clone()));
+    ids.extend(db.plans.iter().map(|p| p.plan_id.clone()));
+    ids.extend(db.devices.iter().map(|d| d.device_id.clone()));
+    ids
 }
 
 impl AnyEpisode {

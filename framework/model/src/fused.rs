@@ -331,30 +331,33 @@ impl CustomOp3 for RmsNormGrad {
             });
             Ok((CpuStorage::F32(out), l1.shape().clone()))
         } else {
-            let dw = x
-                .par_chunks(h)
-                .zip(g.par_chunks(h))
-                .fold(
-                    || vec![0f32; h],
-                    |mut acc, (row, g)| {
+            // Fixed blocks of rows, each summed in order, then the block sums added in order: the result does not
+            // depend on how rayon schedules the work (a fold/reduce would, in its last bits).
+            let partials: Vec<Vec<f32>> = x
+                .par_chunks(h * NORM_GRAD_BLOCK_ROWS)
+                .zip(g.par_chunks(h * NORM_GRAD_BLOCK_ROWS))
+                .map(|(rows, grads)| {
+                    let mut acc = vec![0f32; h];
+                    for (row, g) in rows.chunks(h).zip(grads.chunks(h)) {
                         let r = rms_inv(row, eps);
                         for ((a, x), g) in acc.iter_mut().zip(row).zip(g) {
                             *a += g * x * r;
                         }
-                        acc
-                    },
-                )
-                .reduce(
-                    || vec![0f32; h],
-                    |mut a, b| {
-                        a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                        a
-                    },
-                );
+                    }
+                    acc
+                })
+                .collect();
+            let mut dw = vec![0f32; h];
+            for partial in &partials {
+                dw.iter_mut().zip(partial).for_each(|(a, b)| *a += b);
+            }
             Ok((CpuStorage::F32(dw), Shape::from(h)))
         }
     }
 }
+
+/// Rows per block of the RMSNorm weight-gradient reduction (fixed, so the summation order is too).
+const NORM_GRAD_BLOCK_ROWS: usize = 64;
 
 /// Differentiable RMSNorm over the last dimension, fused.
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> candle_core::Result<Tensor> {

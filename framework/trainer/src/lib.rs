@@ -3,8 +3,10 @@
 //! accuracy matrix, and the run loop over a sequence of domains (`retain run`).
 
 pub mod advantage;
+pub mod bench;
 pub mod encode;
 pub mod error;
+pub mod eval_checkpoint;
 pub mod evaluate;
 pub mod loss;
 pub mod policy;

@@ -33,9 +33,14 @@ pub struct Policy {
     pub pad_id: u32,
 }
 
-/// Trains the byte-level BPE of the tiny default on `texts` (the run's demonstrations).
-pub fn train_tokenizer(texts: &[String], vocab_size: usize) -> Result<Tokenizer> {
-    let config = TokenizerTrainConfig { vocab_size, ..TokenizerTrainConfig::default() };
+/// Trains the byte-level BPE of the tiny default on `texts` (the run's demonstrations): `vocab_size` learned
+/// tokens, plus `whole_tokens` (entity ids) each registered as one token.
+pub fn train_tokenizer(texts: &[String], vocab_size: usize, whole_tokens: &[String]) -> Result<Tokenizer> {
+    let config = TokenizerTrainConfig {
+        vocab_size: vocab_size + whole_tokens.len(),
+        extra_tokens: whole_tokens.to_vec(),
+        ..TokenizerTrainConfig::default()
+    };
     Ok(Tokenizer::train(texts, &config)?)
 }
 

@@ -148,6 +148,7 @@ pub fn run_episodes(
             l.completion_tokens += completion.tokens.len();
             let text = completion.text.unwrap_or_default();
             let names: Vec<&str> = l.tool_names.iter().map(String::as_str).collect();
+            tracing::debug!(task = %l.episode.task().id, turn = l.turns, output = ?text, "agent turn");
             let outcome = match parse_output(&text, &names) {
                 ParsedTurn::Invalid(error) => {
                     l.parse_errors += 1;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use retain_analysis::matrix::{MatrixFile, MatrixRowFile};
 use retain_checkpoint::{CheckpointMeta, CheckpointName, ConfigHash, RunDir, Source, WriteOptions};
-use retain_config::{Algorithm, Config, DataSource, ReferencePolicy};
+use retain_config::{Algorithm, Config, Curriculum, DataSource, ReferencePolicy};
 use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, DomainData, demonstrations, domain_data};
 use retain_model::mode::mix_seed;
@@ -111,6 +111,32 @@ fn db_source(config: &Config) -> Result<DbSource> {
     })
 }
 
+/// The domains of `config` in task order, with the tasks the run trains and evaluates on (generated from the run
+/// seed, so a checkpoint's config rebuilds exactly the same tasks).
+pub fn load_domains(config: &Config) -> Result<Vec<DomainData>> {
+    let source = db_source(config)?;
+    let data = &config.data;
+    let n_train = data.max_tasks_per_domain.map_or(data.train_tasks_per_domain, |m| m.min(data.train_tasks_per_domain));
+    config
+        .sequence
+        .task_order
+        .iter()
+        .map(|&domain| {
+            let generator =
+                GeneratorConfig { families: data.families.of(domain).cloned(), ..GeneratorConfig::default() };
+            Ok(domain_data(
+                domain,
+                config.run.seed,
+                &source,
+                &generator,
+                data.policy,
+                n_train,
+                data.test_tasks_per_domain,
+            )?)
+        })
+        .collect()
+}
+
 fn seed(config: &Config, stream: u64, index: u64) -> u64 {
     mix_seed(mix_seed(config.run.seed, stream), index)
 }
@@ -133,35 +159,25 @@ impl<'c> Trainer<'c> {
     fn new(config: &'c Config, progress: &mut dyn Progress) -> Result<Self> {
         let dir = run_dir_of(config)?;
         let rewarder = Rewarder::load(&config.plugins, seed(config, stream::PLUGINS, 0))?;
-        let source = db_source(config)?;
-        let n_train = config
-            .data
-            .max_tasks_per_domain
-            .map_or(config.data.train_tasks_per_domain, |m| m.min(config.data.train_tasks_per_domain));
         progress.phase("generating tasks and demonstrations", config.sequence.task_order.len() as u64);
-        let mut domains = Vec::new();
+        let domains = load_domains(config)?;
         let mut demo_texts = Vec::new();
-        for &domain in &config.sequence.task_order {
-            let generator =
-                GeneratorConfig { families: config.data.families.of(domain).cloned(), ..GeneratorConfig::default() };
-            let data = domain_data(
-                domain,
-                config.run.seed,
-                &source,
-                &generator,
-                config.data.policy,
-                n_train,
-                config.data.test_tasks_per_domain,
-            )?;
+        for data in &domains {
             demo_texts.push(demonstrations(&data.env, &data.train, data.style)?);
-            domains.push(data);
-            progress.tick(domain.name());
+            progress.tick(data.domain.name());
         }
         let policy = match &config.model.pretrained {
             Some(path) => Policy::load(path, seed(config, stream::POLICY_INIT, 0), config.model.lora.as_ref())?,
             None => {
                 let corpus: Vec<String> = demo_texts.iter().flatten().map(|d| d.text()).collect();
-                let tokenizer = train_tokenizer(&corpus, config.model.tiny.vocab_size)?;
+                let ids: Vec<String> = if config.model.tiny.entity_tokens {
+                    let all: std::collections::BTreeSet<String> =
+                        domains.iter().flat_map(|d| d.env.entity_ids()).collect();
+                    all.into_iter().collect()
+                } else {
+                    Vec::new()
+                };
+                let tokenizer = train_tokenizer(&corpus, config.model.tiny.vocab_size, &ids)?;
                 Policy::tiny(
                     &config.model.tiny,
                     tokenizer,
@@ -201,13 +217,21 @@ impl<'c> Trainer<'c> {
         })
     }
 
-    fn limits(&self) -> RolloutLimits {
-        let t = &self.config.trainer;
-        RolloutLimits {
-            max_turns: t.max_turns,
-            max_new_tokens: t.max_new_tokens,
-            max_episode_tokens: t.max_episode_tokens,
+    /// The domains stage `d` trains on (`sequence.curriculum`).
+    fn stage_domains(&self, d: usize) -> Vec<usize> {
+        match self.config.sequence.curriculum {
+            Curriculum::Sequential => vec![d],
+            Curriculum::Cumulative => (0..=d).collect(),
         }
+    }
+
+    /// Every (domain, training task) of stage `d`, in the fixed order the sampler draws from.
+    fn stage_tasks(&self, d: usize) -> Vec<(usize, usize)> {
+        self.stage_domains(d).into_iter().flat_map(|j| (0..self.domains[j].train.len()).map(move |t| (j, t))).collect()
+    }
+
+    fn limits(&self) -> RolloutLimits {
+        eval_settings(self.config).limits
     }
 
     fn train(&mut self, progress: &mut dyn Progress) -> Result<RunSummary> {
@@ -268,14 +292,10 @@ impl<'c> Trainer<'c> {
         let batch_size = self.config.trainer.batch_size * self.config.trainer.num_samples_per_prompt;
         for step in 0..steps {
             let started = Instant::now();
-            let indices = batch_indices(
-                self.demos[d].len(),
-                batch_size,
-                self.config.run.seed,
-                stream::WARM_START * 100 + d as u64,
-                step,
-            );
-            let batch: Vec<&Encoded> = indices.iter().map(|&i| &self.demos[d][i]).collect();
+            let demos: Vec<&Encoded> = self.stage_domains(d).into_iter().flat_map(|j| self.demos[j].iter()).collect();
+            let stream = stream::WARM_START * 100 + d as u64;
+            let indices = batch_indices(demos.len(), batch_size, self.config.run.seed, stream, step);
+            let batch: Vec<&Encoded> = indices.iter().map(|&i| demos[i]).collect();
             let lr = self.learning_rate(base_lr, step, steps);
             let drop_seed = seed(self.config, stream::DROPOUT, self.global_step);
             let stats = sft_step(
@@ -320,11 +340,11 @@ impl<'c> Trainer<'c> {
             let (rollouts, weights, breakdown_means, frac_zero_std) = self.rollout_step(d, step)?;
             let rollout_seconds = started.elapsed().as_secs_f64();
             let rewards: Vec<f64> = weights.iter().map(|w| w.0).collect();
-            let kept: Vec<&Rollout> = weights.iter().filter(|w| w.2).map(|w| &rollouts[w.3]).collect();
+            let kept: Vec<&Encoded> = weights.iter().filter(|w| w.2).map(|w| &rollouts[w.3].tokens).collect();
             let kept_weights: Vec<f64> = weights.iter().filter(|w| w.2).map(|w| w.1).collect();
             let lr = self.learning_rate(self.config.trainer.learning_rate, step, steps);
             let input = UpdateInput {
-                rollouts: &kept,
+                sequences: &kept,
                 weights: &kept_weights,
                 learning_rate: lr,
                 seed: seed(self.config, stream::DROPOUT, self.global_step),
@@ -369,6 +389,12 @@ impl<'c> Trainer<'c> {
             m.insert("tokens_per_second".to_owned(), Value::from(tokens as f64 / seconds.max(1e-9)));
             m.insert("learning_rate".to_owned(), Value::from(lr));
             m.insert("grad_norm".to_owned(), Value::from(stats.grad_norm));
+            for data in &self.domains {
+                let count = rollouts.iter().filter(|r| r.domain == data.domain).count();
+                if count > 0 {
+                    m.insert(format!("batch/{}", data.domain.name()), Value::from(count));
+                }
+            }
             for (plugin, value) in breakdown_means {
                 m.insert(format!("rewards/{plugin}/mean"), Value::from(value));
             }
@@ -394,28 +420,27 @@ impl<'c> Trainer<'c> {
         let t = &self.config.trainer;
         let a_star = t.algorithm == Algorithm::AStarPo;
         let group = if a_star { 1 } else { t.num_samples_per_prompt };
-        let indices = batch_indices(
-            self.domains[d].train.len(),
-            t.batch_size,
-            self.config.run.seed,
-            stream::RL_TASKS * 100 + d as u64,
-            step,
-        );
+        let pool = self.stage_tasks(d);
+        let stream = stream::RL_TASKS * 100 + d as u64;
+        let chosen: Vec<(usize, usize)> = batch_indices(pool.len(), t.batch_size, self.config.run.seed, stream, step)
+            .into_iter()
+            .map(|i| pool[i])
+            .collect();
         let sampling =
             SamplingConfig { temperature: t.temperature as f32, top_p: t.top_p as f32, top_k: t.top_k.unwrap_or(0) };
         if a_star {
-            self.estimate_v_star(d, &indices, &sampling)?;
+            self.estimate_v_star(&chosen, &sampling)?;
         }
-        let data = &self.domains[d];
-        let specs: Vec<EpisodeSpec<'_>> = indices
+        let domains = &self.domains;
+        let specs: Vec<EpisodeSpec<'_>> = chosen
             .iter()
             .enumerate()
-            .flat_map(|(p, &i)| {
+            .flat_map(|(p, &(j, i))| {
                 let global = self.global_step;
                 let config = self.config;
                 (0..group).map(move |g| EpisodeSpec {
-                    domain: d,
-                    task: &data.train[i],
+                    domain: j,
+                    task: &domains[j].train[i],
                     seed: seed(config, stream::RL_SAMPLES, mix_seed(global, (p * group + g) as u64)),
                 })
             })
@@ -463,45 +488,41 @@ impl<'c> Trainer<'c> {
 
     /// A*-PO's offline stage for tasks not seen yet: `num_samples_per_prompt` reference-policy rollouts each,
     /// reduced to `V*` by the smooth maximum with β1.
-    fn estimate_v_star(&mut self, d: usize, indices: &[usize], sampling: &SamplingConfig) -> Result<()> {
+    fn estimate_v_star(&mut self, chosen: &[(usize, usize)], sampling: &SamplingConfig) -> Result<()> {
         let Some(reference) = &self.reference else {
             return Err(TrainerError::Config("A*-PO needs a reference policy".to_owned()));
         };
         let n = self.config.trainer.num_samples_per_prompt;
-        let data = &self.domains[d];
-        let missing: Vec<usize> =
-            indices.iter().copied().filter(|&i| !self.v_star.contains_key(&data.train[i].task.id)).collect();
+        let domains = &self.domains;
+        let mut missing: Vec<(usize, usize)> =
+            chosen.iter().copied().filter(|&(j, i)| !self.v_star.contains_key(&domains[j].train[i].task.id)).collect();
+        missing.sort_unstable();
+        missing.dedup();
         if missing.is_empty() {
             return Ok(());
         }
         let specs: Vec<EpisodeSpec<'_>> = missing
             .iter()
-            .flat_map(|&i| {
+            .flat_map(|&(j, i)| {
                 let config = self.config;
                 (0..n).map(move |g| EpisodeSpec {
-                    domain: d,
-                    task: &data.train[i],
-                    seed: seed(config, stream::A_STAR_REFERENCE, mix_seed(i as u64, g as u64)),
+                    domain: j,
+                    task: &domains[j].train[i],
+                    seed: seed(config, stream::A_STAR_REFERENCE, mix_seed(mix_seed(j as u64, i as u64), g as u64)),
                 })
             })
             .collect();
         let rollouts = run_episodes(reference, &self.domains, &specs, sampling, &self.limits())?;
         let rewards: Vec<f64> = self.rewarder.score(&rollouts, &self.domains)?.iter().map(|b| b.total).collect();
-        for (k, &i) in missing.iter().enumerate() {
+        for (k, &(j, i)) in missing.iter().enumerate() {
             let value = a_star_value(&rewards[k * n..(k + 1) * n], self.config.trainer.a_star.beta1).unwrap_or(0.0);
-            self.v_star.insert(self.domains[d].train[i].task.id.clone(), value);
+            self.v_star.insert(self.domains[j].train[i].task.id.clone(), value);
         }
         Ok(())
     }
 
     fn eval_settings(&self) -> EvalSettings {
-        EvalSettings {
-            trials: self.config.eval.trials,
-            max_tasks: self.config.eval.max_tasks_per_domain,
-            temperature: self.config.eval.temperature,
-            limits: self.limits(),
-            seed: seed(self.config, stream::EVAL, 0),
-        }
+        eval_settings(self.config)
     }
 
     /// Evaluates every domain; logs an `eval` line; returns the cells.
@@ -595,6 +616,22 @@ impl<'c> Trainer<'c> {
         writer.add_run_files(run_dir.path())?;
         let committed = writer.commit()?;
         Ok(committed.checkpoint.dir().to_path_buf())
+    }
+}
+
+/// How `config` evaluates (the same settings for every row, and for `retain eval` of its checkpoints).
+pub fn eval_settings(config: &Config) -> EvalSettings {
+    let t = &config.trainer;
+    EvalSettings {
+        trials: config.eval.trials,
+        max_tasks: config.eval.max_tasks_per_domain,
+        temperature: config.eval.temperature,
+        limits: RolloutLimits {
+            max_turns: t.max_turns,
+            max_new_tokens: t.max_new_tokens,
+            max_episode_tokens: t.max_episode_tokens,
+        },
+        seed: seed(config, stream::EVAL, 0),
     }
 }
 

@@ -8,10 +8,10 @@ use retain_config::{Algorithm, TrainerConfig};
 use retain_model::mode::mix_seed;
 use retain_model::{AdamW, Gradients, Mode, PaddedBatch, token_logprobs};
 
+use crate::encode::Encoded;
 use crate::error::Result;
 use crate::loss::{Aggregation, ClipConfig, TokenBatch, a_star_po_loss, clipped_policy_loss, weighted_sft_loss};
 use crate::policy::Policy;
-use crate::rollout::Rollout;
 
 /// Most padded tokens (rows × longest row) one forward/backward pass holds.
 pub const MICRO_BATCH_TOKENS: usize = 12_288;
@@ -39,13 +39,13 @@ pub struct UpdateStats {
     pub trained_tokens: usize,
 }
 
-/// The per-sequence weights the algorithm needs: advantages (GRPO, RLOO), clamped weights (weighted SFT) or
-/// `r − V*` targets (A*-PO), one per rollout.
+/// The episodes trained on and the per-sequence weights the algorithm needs: advantages (GRPO, RLOO), clamped
+/// weights (weighted SFT) or `r − V*` targets (A*-PO), one per episode.
 #[derive(Debug, Clone, Copy)]
 pub struct UpdateInput<'a> {
-    /// The rollouts trained on.
-    pub rollouts: &'a [&'a Rollout],
-    /// One value per rollout (meaning depends on the algorithm, see above).
+    /// The episodes' tokens and loss masks.
+    pub sequences: &'a [&'a Encoded],
+    /// One value per sequence (meaning depends on the algorithm, see above).
     pub weights: &'a [f64],
     /// Learning rate of this step.
     pub learning_rate: f64,
@@ -68,24 +68,24 @@ pub fn policy_update(
     config: &TrainerConfig,
     input: &UpdateInput<'_>,
 ) -> Result<UpdateStats> {
-    let rollouts = input.rollouts;
-    if rollouts.is_empty() {
+    let sequences = input.sequences;
+    if sequences.is_empty() {
         return Ok(UpdateStats::default());
     }
     let device = Device::Cpu;
-    let longest = rollouts.iter().map(|r| r.tokens.len()).max().unwrap_or(1);
-    let rows = micro_batch_rows(rollouts.len(), longest);
-    let chunks: Vec<(usize, usize)> = (0..rollouts.len()).step_by(rows).map(|s| (s, rows)).collect();
+    let longest = sequences.iter().map(|r| r.len()).max().unwrap_or(1);
+    let rows = micro_batch_rows(sequences.len(), longest);
+    let chunks: Vec<(usize, usize)> = (0..sequences.len()).step_by(rows).map(|s| (s, rows)).collect();
     let batches = chunks
         .iter()
         .map(|&(start, len)| {
-            let part = &rollouts[start..start + len];
-            let ids: Vec<Vec<u32>> = part.iter().map(|r| r.tokens.ids.clone()).collect();
-            let masks: Vec<Vec<f32>> = part.iter().map(|r| r.tokens.loss_mask.clone()).collect();
+            let part = &sequences[start..start + len];
+            let ids: Vec<Vec<u32>> = part.iter().map(|r| r.ids.clone()).collect();
+            let masks: Vec<Vec<f32>> = part.iter().map(|r| r.loss_mask.clone()).collect();
             Ok(PaddedBatch::new(&ids, &masks, policy.pad_id, &device)?)
         })
         .collect::<Result<Vec<_>>>()?;
-    let active: usize = rollouts.iter().map(|r| r.tokens.trainable_tokens()).sum();
+    let active: usize = sequences.iter().map(|r| r.trainable_tokens()).sum();
     let aggregation = Aggregation {
         kind: config.loss_type,
         max_completion_length: (config.max_turns * config.max_new_tokens).min(config.max_episode_tokens),

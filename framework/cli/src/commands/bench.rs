@@ -18,6 +18,8 @@ pub enum BenchCommand {
     Generate(super::bench_model::BenchGenerateArgs),
     /// Policy model training, forward + backward + AdamW (batch 32 × 256 tokens): tokens/s.
     Train(super::bench_model::BenchTrainArgs),
+    /// One GRPO step, 8 prompts × 4 samples × 128 new tokens, tiny model: sampling and update seconds.
+    GrpoStep(super::bench_model::BenchGrpoStepArgs),
 }
 
 /// Runs a benchmark and prints its JSON report.
@@ -29,5 +31,6 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Checkpoint(args) => super::checkpoint::bench(args),
         BenchCommand::Generate(args) => super::bench_model::generate(args),
         BenchCommand::Train(args) => super::bench_model::train(args),
+        BenchCommand::GrpoStep(args) => super::bench_model::grpo_step(args),
     }
 }

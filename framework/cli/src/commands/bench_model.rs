@@ -61,6 +61,48 @@ pub(crate) fn pin_threads(threads: Option<usize>) {
     }
 }
 
+/// Options of `retain bench grpo-step`.
+#[derive(Debug, Args)]
+pub struct BenchGrpoStepArgs {
+    /// Compute threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Prompts per step.
+    #[arg(long, default_value_t = 8)]
+    pub prompts: usize,
+    /// Samples per prompt.
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// New tokens per sample.
+    #[arg(long, default_value_t = 128)]
+    pub new_tokens: usize,
+    /// Prompt text: `compact` (the tiny default's τ²-style prompt) or `minimal` (instruction + ticket).
+    #[arg(long, default_value = "compact")]
+    pub policy: super::data_gen::PolicyArg,
+    /// Seed of tasks, weights and samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the untrained model and the prompts to this directory (for `compare_trl.sh`).
+    #[arg(long)]
+    pub export: Option<std::path::PathBuf>,
+}
+
+/// Runs the GRPO-step bench and prints its JSON.
+pub fn grpo_step(args: BenchGrpoStepArgs) -> anyhow::Result<()> {
+    pin_threads(args.threads);
+    let cfg = retain_trainer::bench::GrpoBenchConfig {
+        prompts: args.prompts,
+        samples_per_prompt: args.samples,
+        new_tokens: args.new_tokens,
+        policy: args.policy.into(),
+        threads: args.threads,
+        seed: args.seed,
+        export: args.export,
+    };
+    println!("{}", serde_json::to_string_pretty(&retain_trainer::bench::grpo_step(&cfg)?)?);
+    Ok(())
+}
+
 /// Runs the sampling bench and prints its JSON.
 pub fn generate(args: BenchGenerateArgs) -> anyhow::Result<()> {
     pin_threads(args.threads);

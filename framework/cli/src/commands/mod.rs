@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod data_gen;
+pub mod eval;
 pub mod plugin;
 pub mod report;
 pub mod run;

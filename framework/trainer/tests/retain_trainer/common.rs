@@ -90,13 +90,17 @@ pub fn small_config(out: &Path, name: &str, domains: &[Domain]) -> Config {
 pub fn domains_and_policy() -> (Vec<DomainData>, Policy) {
     let mut domains = Vec::new();
     let mut corpus = Vec::new();
+    let mut ids = Vec::new();
     for domain in Domain::ALL {
         let data = domain_data(domain, 3, &DbSource::Generated, &GeneratorConfig::default(), PolicyText::Minimal, 8, 4)
             .unwrap();
         corpus.extend(demonstrations(&data.env, &data.train, data.style).unwrap().iter().map(|d| d.text()));
+        ids.extend(data.env.entity_ids());
         domains.push(data);
     }
-    let tokenizer = train_tokenizer(&corpus, 1024).unwrap();
+    ids.sort();
+    ids.dedup();
+    let tokenizer = train_tokenizer(&corpus, 1024, &ids).unwrap();
     let policy = Policy::tiny(&tiny_model(), tokenizer, 9, None).unwrap();
     (domains, policy)
 }

@@ -42,7 +42,7 @@ fn an_on_policy_update_has_ratio_one_and_clips_nothing() {
         (0..4).map(|k| EpisodeSpec { domain: k % 2, task: &domains[k % 2].train[k], seed: 70 + k as u64 }).collect();
     let sampling = SamplingConfig { temperature: 1.0, top_p: 1.0, top_k: 0 };
     let rollouts = run_episodes(&policy, &domains, &specs, &sampling, &LIMITS).unwrap();
-    let refs: Vec<&_> = rollouts.iter().collect();
+    let refs: Vec<&_> = rollouts.iter().map(|r| &r.tokens).collect();
     let reference = policy.frozen_copy().unwrap();
     let config =
         TrainerConfig { algorithm: Algorithm::Grpo, kl_coef: 0.1, num_iterations: 1, ..TrainerConfig::default() };
@@ -50,7 +50,7 @@ fn an_on_policy_update_has_ratio_one_and_clips_nothing() {
     // Deep copies: the optimiser updates the variables in place.
     let before: std::collections::BTreeMap<String, candle_core::Tensor> =
         policy.model.merged_tensors().unwrap().into_iter().map(|(k, v)| (k, v.copy().unwrap())).collect();
-    let input = UpdateInput { rollouts: &refs, weights: &[1.0, -1.0, 0.5, -0.5], learning_rate: 1e-3, seed: 1 };
+    let input = UpdateInput { sequences: &refs, weights: &[1.0, -1.0, 0.5, -0.5], learning_rate: 1e-3, seed: 1 };
     let stats = policy_update(&mut policy, Some(&reference), &mut optimizer, &config, &input).unwrap();
     assert_eq!(stats.ratio_mean, 1.0);
     assert_eq!((stats.clip_low, stats.clip_high, stats.clip_region), (0.0, 0.0, 0.0));

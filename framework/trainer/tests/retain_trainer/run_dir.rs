@@ -1,6 +1,7 @@
 //! The run directory: RUN_FORMAT files and checkpoints, determinism for a fixed seed, and clear refusals.
 
-use retain_config::Domain;
+use retain_config::{Curriculum, Domain};
+use retain_trainer::eval_checkpoint::{EvalRequest, evaluate_checkpoint};
 use retain_trainer::{Silent, run};
 
 use super::common::small_config;
@@ -45,6 +46,34 @@ fn a_run_is_reproducible_and_leaves_a_reportable_directory_with_checkpoints() {
     assert!(report.matrix.before.is_some());
     assert_eq!(report.matrix.after.len(), 2);
     retain_analysis::run::Run::load(&first.dir.join("checkpoint_task_1")).unwrap();
+
+    // `retain eval` of the run directory (its latest checkpoint) reproduces the last matrix row exactly.
+    let evaluated = evaluate_checkpoint(&first.dir, &EvalRequest::default()).unwrap();
+    assert!(evaluated.checkpoint.ends_with("checkpoint_task_1"));
+    assert_eq!(evaluated.cells, first.matrix.rows[2].cells);
+    let request = EvalRequest { domains: Some(vec![Domain::Airline]), trials: None };
+    let err = evaluate_checkpoint(&first.dir, &request).unwrap_err().to_string();
+    assert!(err.contains("`airline` was not part of this run"), "{err}");
+}
+
+#[test]
+fn a_cumulative_curriculum_trains_each_stage_on_every_domain_so_far() {
+    let out = tempfile::tempdir().unwrap();
+    let mut config = small_config(out.path(), "joint", &[Domain::Retail, Domain::Telecom]);
+    config.sequence.curriculum = Curriculum::Cumulative;
+    config.trainer.batch_size = 4;
+    config.sequence.num_steps_per_task = 2;
+    let summary = run(&config, &mut Silent).unwrap();
+    let steps: Vec<serde_json::Value> =
+        metrics_without_timings(&summary.dir).into_iter().filter(|l| l["phase"] == "rl").collect();
+    assert_eq!(steps.len(), 4);
+    for line in &steps[..2] {
+        assert_eq!(line["domain"], "retail");
+        assert_eq!(line["batch/retail"], 8);
+        assert!(line.get("batch/telecom").is_none());
+    }
+    let mixed = steps[2..].iter().any(|l| l.get("batch/retail").is_some() && l.get("batch/telecom").is_some());
+    assert!(mixed, "stage 2 never mixed retail and telecom: {steps:?}");
 }
 
 #[test]
