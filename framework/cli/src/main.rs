@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Train a policy on the configured sequence of domains (the main job).
     Run(commands::run::RunArgs),
+    /// Continue a run from a checkpoint (or a run directory's latest), verified first.
+    Resume(commands::run::ResumeArgs),
     /// Evaluate a checkpoint on its run's test tasks (JSON: success, mean reward, pass^k per domain).
     Eval(commands::eval::EvalArgs),
     /// Inspect and check run configurations.
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
+        Command::Resume(args) => commands::run::resume(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Config(cmd) => commands::config::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),

@@ -61,3 +61,7 @@ fn bad_configs_exit_one_with_a_precise_message() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot read config file missing.toml"), "{}", stderr(&out));
 }
+
+mod cli {
+    mod crash;
+}

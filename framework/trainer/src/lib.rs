@@ -21,4 +21,4 @@ pub mod warm_start;
 pub use error::{Result, TrainerError};
 pub use policy::Policy;
 pub use rollout::{EpisodeSpec, Rollout, RolloutLimits, run_episodes};
-pub use run::{Progress, RunSummary, Silent, run};
+pub use run::{Position, Progress, RunOptions, RunSummary, Silent, resume, run, run_or_resume, run_with};

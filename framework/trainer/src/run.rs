@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use retain_analysis::matrix::{MatrixFile, MatrixRowFile};
-use retain_checkpoint::{CheckpointMeta, CheckpointName, ConfigHash, RunDir, Source, WriteOptions};
+use retain_checkpoint::{CheckpointMeta, CheckpointName, ConfigHash, OPTIMIZER_FILE, RunDir, Source, WriteOptions};
 use retain_config::{Algorithm, Config, Curriculum, DataSource, ReferencePolicy};
 use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, DomainData, demonstrations, domain_data};
@@ -62,11 +62,44 @@ pub struct RunSummary {
     pub seconds: f64,
 }
 
+/// How a new run starts.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Start from this checkpoint's weights and tokenizer (a new run: its own directory, optimiser and steps; the
+    /// checkpoints record the origin). `None`: the configured model.
+    pub init_from: Option<PathBuf>,
+}
+
 /// Runs `config` from scratch into `run.out_dir/run.name` (which must not hold a run yet).
 pub fn run(config: &Config, progress: &mut dyn Progress) -> Result<RunSummary> {
-    let mut trainer = Trainer::new(config, progress)?;
-    trainer.train(progress)
+    run_with(config, &RunOptions::default(), progress)
 }
+
+/// [`run`] with options.
+pub fn run_with(config: &Config, options: &RunOptions, progress: &mut dyn Progress) -> Result<RunSummary> {
+    let mut trainer = Trainer::new(config, options, progress)?;
+    trainer.train(progress, Position::START)
+}
+
+/// Where a run stands: the domain being trained and how many of its optimiser steps (warm start, then RL) are
+/// done. Saved in every checkpoint's `state.json`; resuming continues from exactly here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    /// Index of the domain in the task order.
+    pub domain: usize,
+    /// Optimiser steps of this domain already taken.
+    pub step: u64,
+    /// Whether the domain is finished (evaluated, `domain_end` logged): the run continues with the next one.
+    pub domain_done: bool,
+}
+
+impl Position {
+    /// A run that has not started.
+    pub const START: Position = Position { domain: 0, step: 0, domain_done: false };
+}
+
+/// The KL reference's weights inside a checkpoint (present when the run keeps a reference).
+const REFERENCE_FILE: &str = "reference.safetensors";
 
 /// Stream ids that keep the seeds of different purposes apart.
 mod stream {
@@ -92,6 +125,10 @@ struct Trainer<'c> {
     matrix: MatrixFile,
     global_step: u64,
     v_star: HashMap<String, f64>,
+    /// The newest checkpoint written (the parent of the next one).
+    last_checkpoint: Option<retain_checkpoint::Checkpoint>,
+    /// The checkpoint a `--init-from` run started from.
+    init_from: Option<retain_checkpoint::Checkpoint>,
 }
 
 fn db_source(config: &Config) -> Result<DbSource> {
@@ -156,8 +193,16 @@ fn run_dir_of(config: &Config) -> Result<PathBuf> {
 }
 
 impl<'c> Trainer<'c> {
-    fn new(config: &'c Config, progress: &mut dyn Progress) -> Result<Self> {
+    fn new(config: &'c Config, options: &RunOptions, progress: &mut dyn Progress) -> Result<Self> {
         let dir = run_dir_of(config)?;
+        let init_from = match &options.init_from {
+            Some(path) => {
+                let checkpoint = retain_checkpoint::resolve(path)?;
+                checkpoint.verify()?;
+                Some(checkpoint)
+            }
+            None => None,
+        };
         let rewarder = Rewarder::load(&config.plugins, seed(config, stream::PLUGINS, 0))?;
         progress.phase("generating tasks and demonstrations", config.sequence.task_order.len() as u64);
         let domains = load_domains(config)?;
@@ -166,9 +211,12 @@ impl<'c> Trainer<'c> {
             demo_texts.push(demonstrations(&data.env, &data.train, data.style)?);
             progress.tick(data.domain.name());
         }
-        let policy = match &config.model.pretrained {
-            Some(path) => Policy::load(path, seed(config, stream::POLICY_INIT, 0), config.model.lora.as_ref())?,
-            None => {
+        let policy = match (&init_from, &config.model.pretrained) {
+            (Some(origin), _) => {
+                Policy::load(&origin.model_dir(), seed(config, stream::POLICY_INIT, 0), config.model.lora.as_ref())?
+            }
+            (None, Some(path)) => Policy::load(path, seed(config, stream::POLICY_INIT, 0), config.model.lora.as_ref())?,
+            (None, None) => {
                 let corpus: Vec<String> = demo_texts.iter().flatten().map(|d| d.text()).collect();
                 let ids: Vec<String> = if config.model.tiny.entity_tokens {
                     let all: std::collections::BTreeSet<String> =
@@ -214,7 +262,101 @@ impl<'c> Trainer<'c> {
             matrix,
             global_step: 0,
             v_star: HashMap::new(),
+            last_checkpoint: None,
+            init_from,
         })
+    }
+
+    /// Rebuilds a trainer from a verified checkpoint: the run's config from the checkpoint, the same tasks
+    /// (regenerated from the seed), model, optimiser, reference and A*-PO values from its files, and the run
+    /// directory's `metrics.jsonl` and `matrix.json` restored from the checkpoint's copies (so lines of an
+    /// abandoned future disappear).
+    fn resume(
+        config: &'c Config,
+        checkpoint: retain_checkpoint::Checkpoint,
+        progress: &mut dyn Progress,
+    ) -> Result<(Self, Position)> {
+        if config.model.lora.is_some() {
+            return Err(TrainerError::Config(
+                "resuming a LoRA run is not supported yet (checkpoints hold merged weights); start a new run with \
+                 --init-from instead"
+                    .to_owned(),
+            ));
+        }
+        checkpoint.check_config_hash(&ConfigHash::of_config(config)?)?;
+        let rewarder = Rewarder::load(&config.plugins, seed(config, stream::PLUGINS, 0))?;
+        checkpoint.check_plugins(&rewarder.manifest_entries())?;
+        let state = checkpoint.state()?;
+        let position: Position = serde_json::from_value(state["position"].clone()).map_err(|source| {
+            TrainerError::Json { what: format!("{} position", checkpoint.path("state.json").display()), source }
+        })?;
+        let v_star: HashMap<String, f64> = serde_json::from_value(state["v_star"].clone()).map_err(|source| {
+            TrainerError::Json { what: format!("{} v_star", checkpoint.path("state.json").display()), source }
+        })?;
+        let global_step = checkpoint.manifest().global_step;
+        progress.phase("regenerating tasks and demonstrations", config.sequence.task_order.len() as u64);
+        let domains = load_domains(config)?;
+        let policy = Policy::load(&checkpoint.model_dir(), seed(config, stream::POLICY_INIT, 0), None)?;
+        let mut demos = Vec::new();
+        for data in &domains {
+            let texts = demonstrations(&data.env, &data.train, data.style)?;
+            demos.push(
+                texts.iter().map(|d| encode_segments(&policy.tokenizer, &d.segments)).collect::<Result<Vec<_>>>()?,
+            );
+            progress.tick(data.domain.name());
+        }
+        let optimizer = AdamW::load(&checkpoint.path(OPTIMIZER_FILE))?;
+        let reference_path = checkpoint.path(REFERENCE_FILE);
+        let reference = if reference_path.is_file() {
+            let tensors = retain_model::weights::load_file(&reference_path, policy.model.device())?;
+            let model = retain_model::Qwen2::from_tensors(
+                policy.model.config().clone(),
+                &tensors,
+                policy.model.device(),
+                &reference_path,
+            )?;
+            Some(Policy {
+                model,
+                tokenizer: policy.tokenizer.clone(),
+                stop_ids: policy.stop_ids.clone(),
+                pad_id: policy.pad_id,
+            })
+        } else {
+            None
+        };
+        let dir = checkpoint
+            .dir()
+            .parent()
+            .ok_or_else(|| TrainerError::RunDir(format!("{} has no run directory", checkpoint.dir().display())))?
+            .to_path_buf();
+        for name in retain_checkpoint::RUN_FILES {
+            let bytes = checkpoint.read_verified(name)?;
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| TrainerError::io(&path, e))?;
+        }
+        let log = RunLog::reopen(&dir)?;
+        let text = std::fs::read_to_string(dir.join(crate::run_log::MATRIX_FILE))
+            .map_err(|e| TrainerError::io(dir.join(crate::run_log::MATRIX_FILE), e))?;
+        let matrix: MatrixFile = serde_json::from_str(&text).map_err(|source| TrainerError::Json {
+            what: format!("{}", checkpoint.path("matrix.json").display()),
+            source,
+        })?;
+        let trainer = Trainer {
+            config,
+            domains,
+            demos,
+            policy,
+            reference,
+            optimizer,
+            rewarder,
+            log,
+            matrix,
+            global_step,
+            v_star,
+            last_checkpoint: Some(checkpoint),
+            init_from: None,
+        };
+        Ok((trainer, position))
     }
 
     /// The domains stage `d` trains on (`sequence.curriculum`).
@@ -234,16 +376,18 @@ impl<'c> Trainer<'c> {
         eval_settings(self.config).limits
     }
 
-    fn train(&mut self, progress: &mut dyn Progress) -> Result<RunSummary> {
-        if self.config.eval.before_training {
+    fn train(&mut self, progress: &mut dyn Progress, start: Position) -> Result<RunSummary> {
+        if start == Position::START && self.config.eval.before_training {
             self.evaluation_row(None, progress)?;
         }
-        for d in 0..self.domains.len() {
-            if self.config.trainer.reference == ReferencePolicy::DomainStart && self.reference.is_some() {
+        let first = if start.domain_done { start.domain + 1 } else { start.domain };
+        for d in first..self.domains.len() {
+            let from = if d == start.domain && !start.domain_done { start.step } else { 0 };
+            if from == 0 && self.config.trainer.reference == ReferencePolicy::DomainStart && self.reference.is_some() {
                 self.reference = Some(self.policy.frozen_copy()?);
             }
-            self.warm_start(d, progress)?;
-            self.reinforce(d, progress)?;
+            self.warm_start(d, from, progress)?;
+            self.reinforce(d, from, progress)?;
             self.evaluation_row(Some(d), progress)?;
             let name = self.domains[d].domain.name();
             self.log.line(
@@ -251,7 +395,8 @@ impl<'c> Trainer<'c> {
                 At { global_step: self.global_step, domain: Some((d, name)), step: None },
                 Map::new(),
             )?;
-            let path = self.checkpoint(d)?;
+            let position = Position { domain: d, step: self.steps_in_domain(), domain_done: true };
+            let path = self.checkpoint(CheckpointName::domain_end(d), position)?;
             progress.note(&format!("checkpoint: {}", path.display()));
         }
         let mut end = Map::new();
@@ -281,16 +426,34 @@ impl<'c> Trainer<'c> {
         schedule.lr(base, step)
     }
 
-    fn warm_start(&mut self, d: usize, progress: &mut dyn Progress) -> Result<()> {
+    /// Optimiser steps a domain takes (warm start + RL).
+    fn steps_in_domain(&self) -> u64 {
+        (self.config.trainer.warm_start_steps + self.config.sequence.num_steps_per_task) as u64
+    }
+
+    /// After step `step` (1-based within domain `d`): a mid-domain checkpoint every `save_interval` steps, except
+    /// at the domain's end (the domain-end checkpoint follows its evaluation).
+    fn maybe_save(&mut self, d: usize, step: u64, progress: &mut dyn Progress) -> Result<()> {
+        let interval = self.config.sequence.save_interval as u64;
+        if interval == 0 || !step.is_multiple_of(interval) || step >= self.steps_in_domain() {
+            return Ok(());
+        }
+        let position = Position { domain: d, step, domain_done: false };
+        let path = self.checkpoint(CheckpointName::mid_domain(d, step), position)?;
+        progress.note(&format!("checkpoint: {}", path.display()));
+        Ok(())
+    }
+
+    fn warm_start(&mut self, d: usize, from: u64, progress: &mut dyn Progress) -> Result<()> {
         let steps = self.config.trainer.warm_start_steps as u64;
-        if steps == 0 {
+        if from >= steps {
             return Ok(());
         }
         let name = self.domains[d].domain.name();
-        progress.phase(&format!("{name} · warm start"), steps);
+        progress.phase(&format!("{name} · warm start"), steps - from);
         let base_lr = self.config.trainer.warm_start_learning_rate.unwrap_or(self.config.trainer.learning_rate);
         let batch_size = self.config.trainer.batch_size * self.config.trainer.num_samples_per_prompt;
-        for step in 0..steps {
+        for step in from..steps {
             let started = Instant::now();
             let demos: Vec<&Encoded> = self.stage_domains(d).into_iter().flat_map(|j| self.demos[j].iter()).collect();
             let stream = stream::WARM_START * 100 + d as u64;
@@ -322,20 +485,22 @@ impl<'c> Trainer<'c> {
                 m,
             )?;
             progress.tick(&format!("loss {:.3}", stats.loss));
+            self.maybe_save(d, step + 1, progress)?;
         }
         Ok(())
     }
 
-    fn reinforce(&mut self, d: usize, progress: &mut dyn Progress) -> Result<()> {
+    fn reinforce(&mut self, d: usize, from: u64, progress: &mut dyn Progress) -> Result<()> {
         let steps = self.config.sequence.num_steps_per_task as u64;
-        if steps == 0 {
+        let offset = self.config.trainer.warm_start_steps as u64;
+        let first = from.saturating_sub(offset);
+        if first >= steps {
             return Ok(());
         }
         let name = self.domains[d].domain.name();
         let algorithm = self.config.trainer.algorithm;
-        progress.phase(&format!("{name} · {}", algorithm_label(algorithm)), steps);
-        let offset = self.config.trainer.warm_start_steps as u64;
-        for step in 0..steps {
+        progress.phase(&format!("{name} · {}", algorithm_label(algorithm)), steps - first);
+        for step in first..steps {
             let started = Instant::now();
             let (rollouts, weights, breakdown_means, frac_zero_std) = self.rollout_step(d, step)?;
             let rollout_seconds = started.elapsed().as_secs_f64();
@@ -405,6 +570,7 @@ impl<'c> Trainer<'c> {
             if interval > 0 && (step + 1) % interval == 0 && step + 1 < steps {
                 self.evaluation_line(Some(d), progress)?;
             }
+            self.maybe_save(d, offset + step + 1, progress)?;
         }
         Ok(())
     }
@@ -567,32 +733,50 @@ impl<'c> Trainer<'c> {
         self.log.write_matrix(&self.matrix)
     }
 
-    /// Writes `checkpoint_task_{d}`: model and tokenizer (HF layout), optimiser, trainer state, plugins, and the
-    /// run files as of now.
-    fn checkpoint(&self, d: usize) -> Result<PathBuf> {
-        let dir = self.log.dir();
-        let run_dir = RunDir::new(dir);
-        let config_hash = ConfigHash::of_config(self.config)?;
+    /// Writes checkpoint `name`: model and tokenizer (HF layout), optimiser, reference weights, trainer state
+    /// (position, A*-PO values), plugins, and the run files as of now; `latest` then names it.
+    fn checkpoint(&mut self, name: CheckpointName, position: Position) -> Result<PathBuf> {
+        let dir = self.log.dir().to_path_buf();
+        let run_dir = RunDir::new(&dir);
         let meta = CheckpointMeta {
-            name: CheckpointName::domain_end(d),
-            domain: Some(self.domains[d].domain.name().to_owned()),
+            name,
+            domain: Some(self.domains[position.domain].domain.name().to_owned()),
             global_step: self.global_step,
-            config_hash,
+            config_hash: ConfigHash::of_config(self.config)?,
         };
         let scratch = dir.join(".checkpoint-scratch");
-        let result = self.write_checkpoint(&run_dir, meta, &scratch, d);
+        let result = self.write_checkpoint(&run_dir, meta, &scratch, position);
         let cleanup = std::fs::remove_dir_all(&scratch);
-        let path = result?;
+        let checkpoint = result?;
         cleanup.map_err(|e| TrainerError::io(&scratch, e))?;
+        let path = checkpoint.dir().to_path_buf();
+        self.last_checkpoint = Some(checkpoint);
         Ok(path)
     }
 
-    fn write_checkpoint(&self, run_dir: &RunDir, meta: CheckpointMeta, scratch: &Path, d: usize) -> Result<PathBuf> {
+    fn write_checkpoint(
+        &self,
+        run_dir: &RunDir,
+        meta: CheckpointMeta,
+        scratch: &Path,
+        position: Position,
+    ) -> Result<retain_checkpoint::Checkpoint> {
         let model_dir = scratch.join("model");
         self.policy.save(&model_dir)?;
-        let optimizer_path = scratch.join("optimizer.safetensors");
+        let optimizer_path = scratch.join(OPTIMIZER_FILE);
         self.optimizer.save(&optimizer_path)?;
-        let mut writer = run_dir.begin(meta, WriteOptions::default())?;
+        let reference_path = scratch.join(REFERENCE_FILE);
+        if let Some(reference) = &self.reference {
+            retain_model::weights::save_file(&reference_path, &reference.model.merged_tensors()?, HashMap::new())?;
+        }
+        let keep_last = Some(self.config.sequence.keep_last_checkpoints.max(1));
+        let mut writer = run_dir.begin(meta, WriteOptions { keep_last, ..WriteOptions::default() })?;
+        if let Some(parent) = &self.last_checkpoint {
+            writer.set_parent(parent);
+        }
+        if let Some(origin) = &self.init_from {
+            writer.set_init_from(origin);
+        }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&model_dir)
             .map_err(|e| TrainerError::io(&model_dir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -604,19 +788,74 @@ impl<'c> Trainer<'c> {
             }
         }
         writer.add_optimizer(Source::File(&optimizer_path))?;
+        if self.reference.is_some() {
+            writer.add(REFERENCE_FILE, Source::File(&reference_path))?;
+        }
+        let v_star: std::collections::BTreeMap<&String, &f64> = self.v_star.iter().collect();
         writer.set_state(&json!({
+            "position": position,
             "global_step": self.global_step,
-            "domains_completed": d + 1,
             "optimizer_steps": self.optimizer.step_count(),
             "seed": self.config.run.seed,
+            "v_star": v_star,
         }))?;
         for plugin in self.rewarder.manifest_entries() {
             writer.add_plugin(plugin, None)?;
         }
         writer.add_run_files(run_dir.path())?;
-        let committed = writer.commit()?;
-        Ok(committed.checkpoint.dir().to_path_buf())
+        Ok(writer.commit()?.checkpoint)
     }
+}
+
+/// Resumes the run a checkpoint belongs to: `path` is a checkpoint directory or a run directory (its `latest`).
+/// The checkpoint is verified file by file first; with `fallback`, damaged newer checkpoints are moved aside to
+/// `<name>.damaged` and the newest valid one is used (each reported through `progress`).
+pub fn resume(path: &Path, fallback: bool, progress: &mut dyn Progress) -> Result<RunSummary> {
+    let checkpoint = if fallback {
+        let run_dir = if path.join(retain_checkpoint::MANIFEST_FILE).is_file() {
+            path.parent().unwrap_or(path).to_path_buf()
+        } else {
+            path.to_path_buf()
+        };
+        let found = retain_checkpoint::find_latest_valid(&run_dir)?;
+        for skipped in &found.skipped {
+            // Set aside (never deleted): the resumed run writes its own checkpoint of that name.
+            let from = run_dir.join(&skipped.name);
+            let to = run_dir.join(format!("{}.damaged", skipped.name));
+            std::fs::rename(&from, &to).map_err(|e| TrainerError::io(&from, e))?;
+            progress.note(&format!(
+                "skipping damaged checkpoint {} ({}); moved to {}",
+                skipped.name,
+                skipped.error,
+                to.display()
+            ));
+        }
+        progress.note(&format!("resuming from {}", found.checkpoint.dir().display()));
+        found.checkpoint
+    } else {
+        let checkpoint = retain_checkpoint::resolve(path)?;
+        checkpoint.verify()?;
+        checkpoint
+    };
+    let text = checkpoint.read_verified(crate::run_log::CONFIG_FILE)?;
+    let config = Config::from_json(&String::from_utf8_lossy(&text)).map_err(|source| TrainerError::Json {
+        what: format!("{}", checkpoint.path(crate::run_log::CONFIG_FILE).display()),
+        source,
+    })?;
+    let (mut trainer, position) = Trainer::resume(&config, checkpoint, progress)?;
+    trainer.train(progress, position)
+}
+
+/// `retain run CONFIG --resume auto`: resumes when the run directory already has a checkpoint (whose config must
+/// be this one), else starts the run.
+pub fn run_or_resume(config: &Config, options: &RunOptions, progress: &mut dyn Progress) -> Result<RunSummary> {
+    let dir = config.run.out_dir.join(&config.run.name);
+    if !dir.join(retain_checkpoint::LATEST_FILE).is_file() {
+        return run_with(config, options, progress);
+    }
+    let checkpoint = retain_checkpoint::resolve(&dir)?;
+    checkpoint.check_config_hash(&ConfigHash::of_config(config)?)?;
+    resume(&dir, false, progress)
 }
 
 /// How `config` evaluates (the same settings for every row, and for `retain eval` of its checkpoints).

@@ -52,6 +52,20 @@ impl RunLog {
         Ok(RunLog { dir: dir.to_path_buf(), metrics, started: Instant::now(), earlier_seconds: 0.0 })
     }
 
+    /// Reopens the log of a run being resumed: appends to `metrics.jsonl` (already restored from the
+    /// checkpoint), and counts wall time on from its last line.
+    pub fn reopen(dir: &Path) -> Result<Self> {
+        let path = dir.join(METRICS_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| TrainerError::io(&path, e))?;
+        let earlier_seconds = text
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str::<Value>(l).ok()?.get(keys::WALL_TIME_S)?.as_f64())
+            .unwrap_or(0.0);
+        let metrics = OpenOptions::new().append(true).open(&path).map_err(|e| TrainerError::io(&path, e))?;
+        Ok(RunLog { dir: dir.to_path_buf(), metrics, started: Instant::now(), earlier_seconds })
+    }
+
     /// The run directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -7,6 +7,7 @@
 mod retain_trainer {
     pub mod common;
     mod learning;
+    mod resume;
     mod rollouts;
-    mod run_dir;
+    pub mod run_dir;
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use retain_model::ComputePool;
-use retain_trainer::{Progress, RunSummary};
+use retain_trainer::{Progress, RunOptions, RunSummary};
 
 use super::bench_model::pin_threads;
 use super::config::resolve;
@@ -22,8 +22,37 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
     /// Delete an existing run directory of the same name first.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
+    /// `auto`: when the run directory already holds checkpoints of this configuration, continue from the latest.
+    #[arg(long, value_enum, default_value = "never")]
+    pub resume: ResumeMode,
+    /// Start a new run from this checkpoint's weights and tokenizer (e.g. branch two strategies from
+    /// `checkpoint_task_0`); the new checkpoints record it as their origin.
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub init_from: Option<PathBuf>,
+}
+
+/// Whether `retain run` continues an existing run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ResumeMode {
+    /// Always start fresh (an occupied run directory is an error).
+    Never,
+    /// Continue from the run directory's latest checkpoint when there is one.
+    Auto,
+}
+
+/// Arguments of `retain resume`.
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    /// A checkpoint directory, or a run directory (its latest checkpoint).
+    pub path: PathBuf,
+    /// When the checkpoint is damaged, resume from the newest valid one instead (and say which).
+    #[arg(long)]
+    pub fallback: bool,
+    /// Compute threads (default: the run's `run.threads`, else all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// A progress bar per phase on stderr; notes are printed above it and stay.
@@ -69,13 +98,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {} (--overwrite)", dir.display()))?;
     }
     let pool = ComputePool::new(config.run.threads)?;
+    let options = RunOptions { init_from: args.init_from };
     let mut bar = Bar { bar: None };
-    let result = pool.install(|| retain_trainer::run(&config, &mut bar));
+    let result = pool.install(|| match args.resume {
+        ResumeMode::Never => retain_trainer::run_with(&config, &options, &mut bar),
+        ResumeMode::Auto => retain_trainer::run_or_resume(&config, &options, &mut bar),
+    });
+    finish(bar, result)
+}
+
+/// Runs `retain resume`.
+pub fn resume(args: ResumeArgs) -> anyhow::Result<()> {
+    pin_threads(args.threads);
+    let pool = ComputePool::new(args.threads)?;
+    let mut bar = Bar { bar: None };
+    let result = pool.install(|| retain_trainer::resume(&args.path, args.fallback, &mut bar));
+    finish(bar, result)
+}
+
+fn finish(mut bar: Bar, result: retain_trainer::Result<RunSummary>) -> anyhow::Result<()> {
     if let Some(b) = bar.bar.take() {
         b.finish_and_clear();
     }
-    let summary = result?;
-    print_summary(&summary);
+    print_summary(&result?);
     Ok(())
 }
 

@@ -6,7 +6,8 @@ use retain_trainer::{Silent, run};
 
 use super::common::small_config;
 
-fn metrics_without_timings(dir: &std::path::Path) -> Vec<serde_json::Value> {
+/// `metrics.jsonl` with the wall-clock fields removed (everything else must be reproducible).
+pub fn metrics_without_timings(dir: &std::path::Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))
         .unwrap()
         .lines()
