@@ -120,8 +120,8 @@ impl DomainEnv {
     }
 
     /// The database's entity ids (users, reservations, flights, orders, emails, payment methods, products,
-    /// variants, customers, lines, phone numbers, bills, …), sorted and distinct: registered as whole tokens in
-    /// the tiny default's tokenizer, so copying an id from a ticket is one token rather than a spelling exercise.
+    /// variants, customers, lines, phone numbers, bills, …; at least 3 characters, not purely numeric), sorted and
+    /// distinct: what `model.tiny.entity_tokens` registers as whole tokens.
     pub fn entity_ids(&self) -> Vec<String> {
         let mut ids = std::collections::BTreeSet::new();
         match self {
@@ -151,7 +151,8 @@ impl DomainEnv {
             DomainEnv::GeneratedTelecom(d, _) => ids.extend(telecom_ids(&d.initial_state().agent)),
             DomainEnv::Tau2Telecom(d, _) => ids.extend(telecom_ids(&d.initial_state().agent)),
         }
-        ids.into_iter().filter(|id| !id.is_empty()).collect()
+        // A purely numeric id ("1001") would also match inside phone numbers, amounts and dates.
+        ids.into_iter().filter(|id| id.len() >= 3 && !id.chars().all(|c| c.is_ascii_digit())).collect()
     }
 
     /// How the agent meets tasks of this domain: τ² solo where supported (telecom), ticket mode otherwise.

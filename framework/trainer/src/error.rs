@@ -23,6 +23,9 @@ pub enum TrainerError {
     /// Writing or reading a checkpoint failed.
     #[error(transparent)]
     Checkpoint(#[from] retain_checkpoint::CheckpointError),
+    /// A trajectory buffer could not be written or restored.
+    #[error(transparent)]
+    Buffer(#[from] retain_buffers::BufferError),
     /// A plugin failed to load or to run.
     #[error(transparent)]
     Plugin(#[from] retain_plugin_host::PluginHostError),

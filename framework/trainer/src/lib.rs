@@ -15,6 +15,7 @@ pub mod rollout;
 pub mod run;
 pub mod run_log;
 pub mod sampler;
+pub mod trajectories;
 pub mod update;
 pub mod warm_start;
 

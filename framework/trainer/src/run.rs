@@ -26,6 +26,7 @@ use crate::reward::Rewarder;
 use crate::rollout::{EpisodeSpec, Rollout, RolloutLimits, run_episodes};
 use crate::run_log::{At, RunLog};
 use crate::sampler::batch_indices;
+use crate::trajectories::TrajectoryStore;
 use crate::update::{UpdateInput, policy_update};
 use crate::warm_start::sft_step;
 
@@ -129,6 +130,8 @@ struct Trainer<'c> {
     last_checkpoint: Option<retain_checkpoint::Checkpoint>,
     /// The checkpoint a `--init-from` run started from.
     init_from: Option<retain_checkpoint::Checkpoint>,
+    /// Every RL rollout, per domain.
+    trajectories: TrajectoryStore,
 }
 
 fn db_source(config: &Config) -> Result<DbSource> {
@@ -264,6 +267,7 @@ impl<'c> Trainer<'c> {
             v_star: HashMap::new(),
             last_checkpoint: None,
             init_from,
+            trajectories: TrajectoryStore::new(&dir),
         })
     }
 
@@ -335,6 +339,7 @@ impl<'c> Trainer<'c> {
             std::fs::write(&path, bytes).map_err(|e| TrainerError::io(&path, e))?;
         }
         let log = RunLog::reopen(&dir)?;
+        let trajectories = TrajectoryStore::restore(&dir, &checkpoint.trajectories())?;
         let text = std::fs::read_to_string(dir.join(crate::run_log::MATRIX_FILE))
             .map_err(|e| TrainerError::io(dir.join(crate::run_log::MATRIX_FILE), e))?;
         let matrix: MatrixFile = serde_json::from_str(&text).map_err(|source| TrainerError::Json {
@@ -355,6 +360,7 @@ impl<'c> Trainer<'c> {
             v_star,
             last_checkpoint: Some(checkpoint),
             init_from: None,
+            trajectories,
         };
         Ok((trainer, position))
     }
@@ -401,8 +407,9 @@ impl<'c> Trainer<'c> {
         }
         let mut end = Map::new();
         end.insert("peak_rss_bytes".to_owned(), peak_rss_bytes().map_or(Value::Null, Value::from));
-        end.insert("buffer_bytes".to_owned(), Value::from(0));
-        end.insert("buffer_items".to_owned(), Value::from(0));
+        let (buffer_bytes, buffer_items) = self.trajectories.totals()?;
+        end.insert("buffer_bytes".to_owned(), Value::from(buffer_bytes));
+        end.insert("buffer_items".to_owned(), Value::from(buffer_items));
         end.insert("extra_memory_bytes".to_owned(), Value::from(0));
         self.log.line("run_end", At { global_step: self.global_step, domain: None, step: None }, end)?;
         Ok(RunSummary {
@@ -613,6 +620,7 @@ impl<'c> Trainer<'c> {
             .collect();
         let rollouts = run_episodes(&self.policy, &self.domains, &specs, &sampling, &self.limits())?;
         let breakdowns = self.rewarder.score(&rollouts, &self.domains)?;
+        self.trajectories.append(&rollouts, &breakdowns, self.global_step + 1, group)?;
         let rewards: Vec<f64> = breakdowns.iter().map(|b| b.total).collect();
         let mut plugin_means: Vec<(String, f64)> = Vec::new();
         if let Some(first) = breakdowns.first() {
@@ -745,7 +753,8 @@ impl<'c> Trainer<'c> {
             config_hash: ConfigHash::of_config(self.config)?,
         };
         let scratch = dir.join(".checkpoint-scratch");
-        let result = self.write_checkpoint(&run_dir, meta, &scratch, position);
+        let buffers = self.trajectories.flush()?;
+        let result = self.write_checkpoint(&run_dir, meta, &scratch, position, &buffers);
         let cleanup = std::fs::remove_dir_all(&scratch);
         let checkpoint = result?;
         cleanup.map_err(|e| TrainerError::io(&scratch, e))?;
@@ -760,6 +769,7 @@ impl<'c> Trainer<'c> {
         meta: CheckpointMeta,
         scratch: &Path,
         position: Position,
+        buffers: &[(String, PathBuf)],
     ) -> Result<retain_checkpoint::Checkpoint> {
         let model_dir = scratch.join("model");
         self.policy.save(&model_dir)?;
@@ -788,6 +798,9 @@ impl<'c> Trainer<'c> {
             }
         }
         writer.add_optimizer(Source::File(&optimizer_path))?;
+        for (domain, file) in buffers {
+            writer.add_trajectories(domain, Source::File(file))?;
+        }
         if self.reference.is_some() {
             writer.add(REFERENCE_FILE, Source::File(&reference_path))?;
         }

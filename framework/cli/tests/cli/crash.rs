@@ -92,7 +92,10 @@ fn metrics(dir: &Path) -> Vec<serde_json::Value> {
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
             if let Some(obj) = v.as_object_mut() {
-                for key in ["wall_time_s", "step_time", "rollout_time", "tokens_per_second", "peak_rss_bytes"] {
+                // Timings, and sizes that depend on the wall-clock timestamps the trajectory records carry.
+                for key in
+                    ["wall_time_s", "step_time", "rollout_time", "tokens_per_second", "peak_rss_bytes", "buffer_bytes"]
+                {
                     obj.remove(key);
                 }
             }

@@ -27,6 +27,20 @@ fn weights(run: &Path) -> Vec<u8> {
     std::fs::read(run.join("checkpoint_task_1/model/model.safetensors")).unwrap()
 }
 
+/// Every record of a run's trajectory buffers, without the wall-clock timestamps.
+fn buffered(run: &Path) -> Vec<retain_buffers::Record> {
+    let mut out = Vec::new();
+    for domain in ["retail", "telecom"] {
+        let mut reader = retain_buffers::BufferReader::open(run.join(format!("trajectories/{domain}.zst"))).unwrap();
+        for stored in reader.iter() {
+            let mut record = stored.unwrap().record;
+            record.timestamp_unix_ms = 0;
+            out.push(record);
+        }
+    }
+    out
+}
+
 fn config(out: &Path) -> Config {
     let mut config = small_config(out, "full", &[Domain::Retail, Domain::Telecom]);
     config.trainer.warm_start_steps = 2;
@@ -49,7 +63,10 @@ fn resuming_from_any_checkpoint_reproduces_the_uninterrupted_run() {
         assert_eq!(resumed.global_steps, full.global_steps, "{name}");
         assert_eq!(metrics_without_timings(&branch), metrics_without_timings(&full.dir), "{name}");
         assert!(weights(&branch) == weights(&full.dir), "{name}: final weights differ");
+        assert_eq!(buffered(&branch), buffered(&full.dir), "{name}: trajectory buffers differ");
     }
+    // Every RL rollout is in its domain's buffer: 2 steps × 2 tasks × 2 samples per domain.
+    assert_eq!(buffered(&full.dir).len(), 16);
 }
 
 #[test]

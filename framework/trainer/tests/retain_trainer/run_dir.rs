@@ -14,7 +14,10 @@ pub fn metrics_without_timings(dir: &std::path::Path) -> Vec<serde_json::Value> 
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
             let obj = v.as_object_mut().unwrap();
-            for key in ["wall_time_s", "step_time", "rollout_time", "tokens_per_second", "peak_rss_bytes"] {
+            // Timings, and sizes that depend on the wall-clock timestamps the trajectory records carry.
+            for key in
+                ["wall_time_s", "step_time", "rollout_time", "tokens_per_second", "peak_rss_bytes", "buffer_bytes"]
+            {
                 obj.remove(key);
             }
             v
@@ -52,6 +55,13 @@ fn a_run_is_reproducible_and_leaves_a_reportable_directory_with_checkpoints() {
     let evaluated = evaluate_checkpoint(&first.dir, &EvalRequest::default()).unwrap();
     assert!(evaluated.checkpoint.ends_with("checkpoint_task_1"));
     assert_eq!(evaluated.cells, first.matrix.rows[2].cells);
+    // A checkpoint is self-contained: moved elsewhere, it still evaluates (and reports) on its own.
+    let moved = out.path().join("elsewhere/checkpoint_task_1");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(first.dir.join("checkpoint_task_1"), &moved).unwrap();
+    assert_eq!(evaluate_checkpoint(&moved, &EvalRequest::default()).unwrap().cells, first.matrix.rows[2].cells);
+    retain_analysis::run::Run::load(&moved).unwrap();
+    std::fs::rename(&moved, first.dir.join("checkpoint_task_1")).unwrap();
     let request = EvalRequest { domains: Some(vec![Domain::Airline]), trials: None };
     let err = evaluate_checkpoint(&first.dir, &request).unwrap_err().to_string();
     assert!(err.contains("`airline` was not part of this run"), "{err}");
