@@ -114,6 +114,22 @@ mod stream {
     pub const PLUGINS: u64 = 8;
 }
 
+/// One scored training batch.
+struct ScoredBatch {
+    /// The episodes played.
+    rollouts: Vec<Rollout>,
+    /// Each episode's reward (Σ weight · plugin score).
+    rewards: Vec<f64>,
+    /// Each episode's weight in the update (advantage, clamped weight, or `r − V*`).
+    weights: Vec<f64>,
+    /// Whether the episode is trained on (`filter_zero_std_groups` drops zero-variance groups).
+    kept: Vec<bool>,
+    /// Mean score of each reward plugin.
+    plugin_means: Vec<(String, f64)>,
+    /// Share of groups whose rewards were all equal.
+    frac_zero_std: f64,
+}
+
 struct Trainer<'c> {
     config: &'c Config,
     domains: Vec<DomainData>,
@@ -509,11 +525,12 @@ impl<'c> Trainer<'c> {
         progress.phase(&format!("{name} · {}", algorithm_label(algorithm)), steps - first);
         for step in first..steps {
             let started = Instant::now();
-            let (rollouts, weights, breakdown_means, frac_zero_std) = self.rollout_step(d, step)?;
+            let ScoredBatch { rollouts, rewards, weights, kept, plugin_means: breakdown_means, frac_zero_std } =
+                self.rollout_step(d, step)?;
             let rollout_seconds = started.elapsed().as_secs_f64();
-            let rewards: Vec<f64> = weights.iter().map(|w| w.0).collect();
-            let kept: Vec<&Encoded> = weights.iter().filter(|w| w.2).map(|w| &rollouts[w.3].tokens).collect();
-            let kept_weights: Vec<f64> = weights.iter().filter(|w| w.2).map(|w| w.1).collect();
+            let trained: Vec<usize> = (0..rollouts.len()).filter(|&i| kept[i]).collect();
+            let kept: Vec<&Encoded> = trained.iter().map(|&i| &rollouts[i].tokens).collect();
+            let kept_weights: Vec<f64> = trained.iter().map(|&i| weights[i]).collect();
             let lr = self.learning_rate(self.config.trainer.learning_rate, step, steps);
             let input = UpdateInput {
                 sequences: &kept,
@@ -582,14 +599,8 @@ impl<'c> Trainer<'c> {
         Ok(())
     }
 
-    /// Plays one training batch of domain `d` and scores it. Returns the rollouts and, per rollout,
-    /// `(reward, weight, kept, index)`, the mean score of each reward plugin, and the share of zero-std groups.
-    #[allow(clippy::type_complexity)]
-    fn rollout_step(
-        &mut self,
-        d: usize,
-        step: u64,
-    ) -> Result<(Vec<Rollout>, Vec<(f64, f64, bool, usize)>, Vec<(String, f64)>, f64)> {
+    /// Plays one training batch of stage `d`, scores it and computes each rollout's weight for the update.
+    fn rollout_step(&mut self, d: usize, step: u64) -> Result<ScoredBatch> {
         let t = &self.config.trainer;
         let a_star = t.algorithm == Algorithm::AStarPo;
         let group = if a_star { 1 } else { t.num_samples_per_prompt };
@@ -649,15 +660,10 @@ impl<'c> Trainer<'c> {
         } else {
             zero_std.iter().filter(|z| **z).count() as f64 / zero_std.len() as f64
         };
-        let weights = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let kept = !(t.filter_zero_std_groups && zero_std.get(i / group).copied().unwrap_or(false));
-                (rewards[i], *v, kept, i)
-            })
+        let kept = (0..values.len())
+            .map(|i| !(t.filter_zero_std_groups && zero_std.get(i / group).copied().unwrap_or(false)))
             .collect();
-        Ok((rollouts, weights, plugin_means, frac_zero_std))
+        Ok(ScoredBatch { rollouts, rewards, weights: values, kept, plugin_means, frac_zero_std })
     }
 
     /// A*-PO's offline stage for tasks not seen yet: `num_samples_per_prompt` reference-policy rollouts each,

@@ -20,7 +20,8 @@ pub fn uncached_greedy(model: &retain_model::Qwen2, prompt: &[u32], n: usize) ->
     (seq[prompt.len()..].to_vec(), logprobs)
 }
 
-fn greedy_cfg() -> GenerationConfig {
+/// Greedy decoding without stop ids (the reference setting of these tests).
+pub fn greedy_cfg() -> GenerationConfig {
     GenerationConfig {
         sampling: SamplingConfig::greedy(),
         stop_strings: vec![],
