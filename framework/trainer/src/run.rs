@@ -555,6 +555,7 @@ impl<'c> Trainer<'c> {
             m.insert("phase".to_owned(), Value::from("rl"));
             m.insert("reward".to_owned(), Value::from(reward));
             m.insert("reward_std".to_owned(), Value::from(sample_std(&rewards)));
+            m.insert("reward_max".to_owned(), Value::from(rewards.iter().copied().fold(f64::NEG_INFINITY, f64::max)));
             m.insert("success".to_owned(), Value::from(success));
             m.insert("loss".to_owned(), Value::from(stats.loss));
             m.insert("kl".to_owned(), Value::from(stats.kl));
