@@ -423,7 +423,7 @@ impl<'c> Trainer<'c> {
         }
         let mut end = Map::new();
         end.insert("peak_rss_bytes".to_owned(), peak_rss_bytes().map_or(Value::Null, Value::from));
-        let (buffer_bytes, buffer_items) = self.trajectories.totals()?;
+        let (buffer_bytes, buffer_items) = self.trajectories.finish()?;
         end.insert("buffer_bytes".to_owned(), Value::from(buffer_bytes));
         end.insert("buffer_items".to_owned(), Value::from(buffer_items));
         end.insert("extra_memory_bytes".to_owned(), Value::from(0));

@@ -120,14 +120,18 @@ impl TrajectoryStore {
         Ok(files)
     }
 
-    /// Bytes on disk and records held, over all buffers (for `run_end`).
-    pub fn totals(&mut self) -> Result<(u64, u64)> {
+    /// Finishes every buffer (index and footer written, so readers open it without a scan) at the end of a run,
+    /// and returns the bytes on disk and records held, over all buffers (for `run_end`).
+    pub fn finish(&mut self) -> Result<(u64, u64)> {
         for (domain, _) in self.flush()? {
             self.writer(&domain)?;
         }
+        let mut items = 0;
+        for writer in std::mem::take(&mut self.writers).into_values() {
+            items += writer.finish()?.records;
+        }
         let files = self.flush()?;
         let bytes = files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-        let items = self.writers.values().map(BufferWriter::len).sum();
         Ok((bytes, items))
     }
 }
