@@ -41,7 +41,7 @@ impl Durability {
 
 /// Replaces `path` atomically with `bytes`: write a temporary sibling, fsync it, rename it over `path`, fsync the
 /// directory. A reader sees the old content or the new one, never a mix.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".tmp.{file_name}.{}", std::process::id()));

@@ -35,7 +35,7 @@ mod writer;
 
 pub use checkpoint::{Checkpoint, FileCheck};
 pub use error::{CheckpointError, Result};
-pub use fsutil::Durability;
+pub use fsutil::{Durability, write_atomic};
 pub use hash::{ConfigHash, FileDigest, canonical_json, hash_bytes, hash_file};
 pub use manifest::{
     CheckpointRef, CreationInfo, FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, PluginEntry, PluginInfo,

@@ -161,9 +161,9 @@ impl DomainEnv {
     }
 
     /// Starts `task` in a fresh copy of this environment, with at most `max_steps` steps (τ² counts an agent
-    /// turn and its tool results as two) and `max_errors` tool errors.
-    pub fn start(&self, task: Arc<Task>, max_steps: usize, max_errors: usize) -> Result<AnyEpisode, DataError> {
-        let config = EpisodeConfig { mode: self.mode(), max_steps, max_errors };
+    /// turn and its tool results as two) and τ²'s tool-error limit.
+    pub fn start(&self, task: Arc<Task>, max_steps: usize) -> Result<AnyEpisode, DataError> {
+        let config = EpisodeConfig { max_steps, ..EpisodeConfig::new(self.mode()) };
         Ok(match self {
             DomainEnv::Airline(d, _) => AnyEpisode::Airline(Episode::start(Arc::clone(d), task, config, None)?),
             DomainEnv::Retail(d, _) => AnyEpisode::Retail(Episode::start(Arc::clone(d), task, config, None)?),

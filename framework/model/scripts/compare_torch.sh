@@ -16,12 +16,9 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
-fi
-if ! "$VENV/bin/python" -c "import torch, transformers" >/dev/null 2>&1; then
-    "$VENV/bin/pip" install --quiet torch transformers
-fi
+# shellcheck source=../../../scripts/python_venv.sh
+source "$ROOT/scripts/python_venv.sh"
+ensure_venv "$ROOT" "torch, transformers" torch transformers
 
 (cd "$ROOT" && cargo build --quiet --release -p retain-model --example model_bench)
 BENCH="$TARGET/release/examples/model_bench"

@@ -17,12 +17,9 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
-fi
-if ! "$VENV/bin/python" -c "import torch, transformers, trl, datasets" >/dev/null 2>&1; then
-    "$VENV/bin/pip" install --quiet torch transformers trl datasets
-fi
+# shellcheck source=../../../scripts/python_venv.sh
+source "$ROOT/scripts/python_venv.sh"
+ensure_venv "$ROOT" "torch, transformers, trl, datasets" torch transformers trl datasets
 
 (cd "$ROOT" && cargo build --quiet --release -p retain)
 RAYON_NUM_THREADS="$THREADS" CANDLE_NUM_THREADS="$THREADS" "$TARGET/release/retain" bench grpo-step \

@@ -95,7 +95,7 @@ fn run(config: &GrpoBenchConfig, threads: usize) -> Result<GrpoStepBench> {
     let mut texts = Vec::with_capacity(config.prompts);
     for generated in data.train.iter().take(config.prompts) {
         let task = std::sync::Arc::new(generated.task.clone());
-        let episode = data.env.start(std::sync::Arc::clone(&task), 24, 10)?;
+        let episode = data.env.start(std::sync::Arc::clone(&task), 24)?;
         let mut rendered = data.style.render(&task, episode.mode(), episode.messages(), &episode.tool_schemas());
         rendered.push(SegmentKind::Prompt, GENERATION_PROMPT);
         prompts.push(encode_segments(&policy.tokenizer, &rendered.segments)?);

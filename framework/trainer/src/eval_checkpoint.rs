@@ -35,6 +35,9 @@ pub struct CheckpointEval {
 
 /// Evaluates the checkpoint at `path` (a checkpoint directory, or a run directory = its latest checkpoint).
 pub fn evaluate_checkpoint(path: &Path, request: &EvalRequest) -> Result<CheckpointEval> {
+    if request.trials == Some(0) {
+        return Err(TrainerError::Config("--trials must be at least 1".to_owned()));
+    }
     let checkpoint = retain_checkpoint::resolve(path)?;
     checkpoint.verify()?;
     let text = checkpoint.read_verified("config.json")?;
@@ -60,9 +63,6 @@ pub fn evaluate_checkpoint(path: &Path, request: &EvalRequest) -> Result<Checkpo
     let policy = Policy::load(&checkpoint.model_dir(), 0, None)?;
     let mut settings = eval_settings(&config);
     if let Some(trials) = request.trials {
-        if trials == 0 {
-            return Err(TrainerError::Config("--trials must be at least 1".to_owned()));
-        }
         settings.trials = trials;
     }
     let mut cells = BTreeMap::new();

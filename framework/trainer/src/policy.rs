@@ -119,9 +119,13 @@ impl Policy {
     pub fn frozen_copy(&self) -> Result<Policy> {
         let tensors: HashMap<String, candle_core::Tensor> =
             self.model.merged_tensors()?.into_iter().map(|(name, t)| Ok((name, t.copy()?))).collect::<Result<_>>()?;
-        let mut config = self.model.config().clone();
-        config.extra.clear();
-        let model = Qwen2::from_tensors(config, &tensors, self.model.device(), Path::new("<reference policy>"))?;
+        self.with_weights(&tensors, Path::new("<reference policy>"))
+    }
+
+    /// A policy with this one's architecture and tokenizer but the given weights (from `origin`, named in errors):
+    /// how a checkpoint's saved reference comes back on resume.
+    pub fn with_weights(&self, tensors: &HashMap<String, candle_core::Tensor>, origin: &Path) -> Result<Policy> {
+        let model = Qwen2::from_tensors(self.model.config().clone(), tensors, self.model.device(), origin)?;
         Ok(Policy { model, tokenizer: self.tokenizer.clone(), stop_ids: self.stop_ids.clone(), pad_id: self.pad_id })
     }
 

@@ -21,9 +21,6 @@ use crate::encode::{Encoded, encode_segments};
 use crate::error::{Result, TrainerError};
 use crate::policy::Policy;
 
-/// τ²'s tool-error limit per episode.
-const MAX_TOOL_ERRORS: usize = 10;
-
 /// Fewest tokens a turn may be given; an episode with less room left ends (as if its step limit was reached).
 const MIN_TURN_TOKENS: usize = 8;
 
@@ -108,7 +105,7 @@ pub fn run_episodes(
     for (key, spec) in specs.iter().enumerate() {
         let data = domain_of(domains, spec.domain)?;
         let task = Arc::new(spec.task.task.clone());
-        let episode = data.env.start(Arc::clone(&task), 2 * limits.max_turns, MAX_TOOL_ERRORS)?;
+        let episode = data.env.start(Arc::clone(&task), 2 * limits.max_turns)?;
         let mut rendered = data.style.render(&task, episode.mode(), episode.messages(), &episode.tool_schemas());
         rendered.push(SegmentKind::Prompt, GENERATION_PROMPT);
         let tokens = encode_segments(tokenizer, &rendered.segments)?;

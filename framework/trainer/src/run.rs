@@ -14,6 +14,7 @@ use retain_checkpoint::{CheckpointMeta, CheckpointName, ConfigHash, OPTIMIZER_FI
 use retain_config::{Algorithm, Config, Curriculum, DataSource, ReferencePolicy};
 use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, DomainData, demonstrations, domain_data};
+use retain_data::demo::Demonstration;
 use retain_model::mode::mix_seed;
 use retain_model::{AdamW, AdamWConfig, LrSchedule, SamplingConfig};
 
@@ -167,6 +168,23 @@ fn db_source(config: &Config) -> Result<DbSource> {
     })
 }
 
+/// The oracle demonstrations of every domain's training tasks (warm-start data and tokenizer corpus).
+fn demonstrations_of(domains: &[DomainData], progress: &mut dyn Progress) -> Result<Vec<Vec<Demonstration>>> {
+    domains
+        .iter()
+        .map(|data| {
+            let demos = demonstrations(&data.env, &data.train, data.style)?;
+            progress.tick(data.domain.name());
+            Ok(demos)
+        })
+        .collect()
+}
+
+/// Demonstrations as token sequences in the policy's tokenizer, per domain.
+fn encode_demos(demos: &[Vec<Demonstration>], policy: &Policy) -> Result<Vec<Vec<Encoded>>> {
+    demos.iter().map(|ds| ds.iter().map(|d| encode_segments(&policy.tokenizer, &d.segments)).collect()).collect()
+}
+
 /// The domains of `config` in task order, with the tasks the run trains and evaluates on (generated from the run
 /// seed, so a checkpoint's config rebuilds exactly the same tasks).
 pub fn load_domains(config: &Config) -> Result<Vec<DomainData>> {
@@ -225,11 +243,7 @@ impl<'c> Trainer<'c> {
         let rewarder = Rewarder::load(&config.plugins, seed(config, stream::PLUGINS, 0))?;
         progress.phase("generating tasks and demonstrations", config.sequence.task_order.len() as u64);
         let domains = load_domains(config)?;
-        let mut demo_texts = Vec::new();
-        for data in &domains {
-            demo_texts.push(demonstrations(&data.env, &data.train, data.style)?);
-            progress.tick(data.domain.name());
-        }
+        let demo_texts = demonstrations_of(&domains, progress)?;
         let policy = match (&init_from, &config.model.pretrained) {
             (Some(origin), _) => {
                 Policy::load(&origin.model_dir(), seed(config, stream::POLICY_INIT, 0), config.model.lora.as_ref())?
@@ -253,10 +267,7 @@ impl<'c> Trainer<'c> {
                 )?
             }
         };
-        let demos = demo_texts
-            .iter()
-            .map(|ds| ds.iter().map(|d| encode_segments(&policy.tokenizer, &d.segments)).collect::<Result<Vec<_>>>())
-            .collect::<Result<Vec<_>>>()?;
+        let demos = encode_demos(&demo_texts, &policy)?;
         let needs_reference = config.trainer.kl_coef != 0.0 || config.trainer.algorithm == Algorithm::AStarPo;
         let reference = if needs_reference { Some(policy.frozen_copy()?) } else { None };
         let optimizer = AdamW::new(AdamWConfig { weight_decay: config.trainer.weight_decay, ..AdamWConfig::default() });
@@ -317,30 +328,12 @@ impl<'c> Trainer<'c> {
         progress.phase("regenerating tasks and demonstrations", config.sequence.task_order.len() as u64);
         let domains = load_domains(config)?;
         let policy = Policy::load(&checkpoint.model_dir(), seed(config, stream::POLICY_INIT, 0), None)?;
-        let mut demos = Vec::new();
-        for data in &domains {
-            let texts = demonstrations(&data.env, &data.train, data.style)?;
-            demos.push(
-                texts.iter().map(|d| encode_segments(&policy.tokenizer, &d.segments)).collect::<Result<Vec<_>>>()?,
-            );
-            progress.tick(data.domain.name());
-        }
+        let demos = encode_demos(&demonstrations_of(&domains, progress)?, &policy)?;
         let optimizer = AdamW::load(&checkpoint.path(OPTIMIZER_FILE))?;
         let reference_path = checkpoint.path(REFERENCE_FILE);
         let reference = if reference_path.is_file() {
             let tensors = retain_model::weights::load_file(&reference_path, policy.model.device())?;
-            let model = retain_model::Qwen2::from_tensors(
-                policy.model.config().clone(),
-                &tensors,
-                policy.model.device(),
-                &reference_path,
-            )?;
-            Some(Policy {
-                model,
-                tokenizer: policy.tokenizer.clone(),
-                stop_ids: policy.stop_ids.clone(),
-                pad_id: policy.pad_id,
-            })
+            Some(policy.with_weights(&tensors, &reference_path)?)
         } else {
             None
         };
@@ -349,19 +342,23 @@ impl<'c> Trainer<'c> {
             .parent()
             .ok_or_else(|| TrainerError::RunDir(format!("{} has no run directory", checkpoint.dir().display())))?
             .to_path_buf();
+        let mut matrix = None;
         for name in retain_checkpoint::RUN_FILES {
             let bytes = checkpoint.read_verified(name)?;
             let path = dir.join(name);
-            std::fs::write(&path, bytes).map_err(|e| TrainerError::io(&path, e))?;
+            std::fs::write(&path, &bytes).map_err(|e| TrainerError::io(&path, e))?;
+            if name == crate::run_log::MATRIX_FILE {
+                matrix = Some(serde_json::from_slice::<MatrixFile>(&bytes).map_err(|source| TrainerError::Json {
+                    what: format!("{}", checkpoint.path(name).display()),
+                    source,
+                })?);
+            }
         }
+        let matrix = matrix.ok_or_else(|| {
+            TrainerError::RunDir(format!("{} holds no {}", checkpoint.dir().display(), crate::run_log::MATRIX_FILE))
+        })?;
         let log = RunLog::reopen(&dir)?;
         let trajectories = TrajectoryStore::restore(&dir, &checkpoint.trajectories())?;
-        let text = std::fs::read_to_string(dir.join(crate::run_log::MATRIX_FILE))
-            .map_err(|e| TrainerError::io(dir.join(crate::run_log::MATRIX_FILE), e))?;
-        let matrix: MatrixFile = serde_json::from_str(&text).map_err(|source| TrainerError::Json {
-            what: format!("{}", checkpoint.path("matrix.json").display()),
-            source,
-        })?;
         let trainer = Trainer {
             config,
             domains,
@@ -476,12 +473,13 @@ impl<'c> Trainer<'c> {
         progress.phase(&format!("{name} · warm start"), steps - from);
         let base_lr = self.config.trainer.warm_start_learning_rate.unwrap_or(self.config.trainer.learning_rate);
         let batch_size = self.config.trainer.batch_size * self.config.trainer.num_samples_per_prompt;
+        let pool: Vec<(usize, usize)> =
+            self.stage_domains(d).into_iter().flat_map(|j| (0..self.demos[j].len()).map(move |i| (j, i))).collect();
+        let stream = stream::WARM_START * 100 + d as u64;
         for step in from..steps {
             let started = Instant::now();
-            let demos: Vec<&Encoded> = self.stage_domains(d).into_iter().flat_map(|j| self.demos[j].iter()).collect();
-            let stream = stream::WARM_START * 100 + d as u64;
-            let indices = batch_indices(demos.len(), batch_size, self.config.run.seed, stream, step);
-            let batch: Vec<&Encoded> = indices.iter().map(|&i| demos[i]).collect();
+            let indices = batch_indices(pool.len(), batch_size, self.config.run.seed, stream, step);
+            let batch: Vec<&Encoded> = indices.iter().map(|&i| &self.demos[pool[i].0][pool[i].1]).collect();
             let lr = self.learning_rate(base_lr, step, steps);
             let drop_seed = seed(self.config, stream::DROPOUT, self.global_step);
             let stats = sft_step(
@@ -523,10 +521,11 @@ impl<'c> Trainer<'c> {
         let name = self.domains[d].domain.name();
         let algorithm = self.config.trainer.algorithm;
         progress.phase(&format!("{name} · {}", algorithm_label(algorithm)), steps - first);
+        let pool = self.stage_tasks(d);
         for step in first..steps {
             let started = Instant::now();
             let ScoredBatch { rollouts, rewards, weights, kept, plugin_means: breakdown_means, frac_zero_std } =
-                self.rollout_step(d, step)?;
+                self.rollout_step(d, &pool, step)?;
             let rollout_seconds = started.elapsed().as_secs_f64();
             let trained: Vec<usize> = (0..rollouts.len()).filter(|&i| kept[i]).collect();
             let kept: Vec<&Encoded> = trained.iter().map(|&i| &rollouts[i].tokens).collect();
@@ -600,12 +599,12 @@ impl<'c> Trainer<'c> {
         Ok(())
     }
 
-    /// Plays one training batch of stage `d`, scores it and computes each rollout's weight for the update.
-    fn rollout_step(&mut self, d: usize, step: u64) -> Result<ScoredBatch> {
+    /// Plays one training batch of stage `d` drawn from `pool` (the stage's tasks), scores it and computes each
+    /// rollout's weight for the update.
+    fn rollout_step(&mut self, d: usize, pool: &[(usize, usize)], step: u64) -> Result<ScoredBatch> {
         let t = &self.config.trainer;
         let a_star = t.algorithm == Algorithm::AStarPo;
         let group = if a_star { 1 } else { t.num_samples_per_prompt };
-        let pool = self.stage_tasks(d);
         let stream = stream::RL_TASKS * 100 + d as u64;
         let chosen: Vec<(usize, usize)> = batch_indices(pool.len(), t.batch_size, self.config.run.seed, stream, step)
             .into_iter()

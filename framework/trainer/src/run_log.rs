@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use retain_analysis::matrix::MatrixFile;
 use retain_analysis::metrics_log::{METRICS_FORMAT_VERSION, keys};
+use retain_checkpoint::{Durability, write_atomic};
 
 use crate::error::{Result, TrainerError};
 
@@ -45,7 +46,7 @@ impl RunLog {
     /// Opens the log of `dir` (creating `metrics.jsonl`) and writes `config.json`.
     pub fn create(dir: &Path, config_json: &str) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| TrainerError::io(dir, e))?;
-        write_atomic(&dir.join(CONFIG_FILE), config_json.as_bytes())?;
+        write_atomic(&dir.join(CONFIG_FILE), config_json.as_bytes(), Durability::default())?;
         let path = dir.join(METRICS_FILE);
         let metrics =
             OpenOptions::new().create(true).append(true).open(&path).map_err(|e| TrainerError::io(&path, e))?;
@@ -105,13 +106,6 @@ impl RunLog {
         let mut json = serde_json::to_vec_pretty(matrix)
             .map_err(|source| TrainerError::Json { what: "matrix.json".to_owned(), source })?;
         json.push(b'\n');
-        write_atomic(&self.dir.join(MATRIX_FILE), &json)
+        Ok(write_atomic(&self.dir.join(MATRIX_FILE), &json, Durability::default())?)
     }
-}
-
-/// Writes `bytes` to a sibling temporary file and renames it over `path`, so readers never see half a file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = path.with_extension("tmp");
-    std::fs::write(&temp, bytes).map_err(|e| TrainerError::io(&temp, e))?;
-    std::fs::rename(&temp, path).map_err(|e| TrainerError::io(path, e))
 }

@@ -107,6 +107,11 @@ impl TrajectoryStore {
         for writer in self.writers.values_mut() {
             writer.sync()?;
         }
+        self.files()
+    }
+
+    /// `(domain, file)` of every buffer on disk.
+    fn files(&self) -> Result<Vec<(String, PathBuf)>> {
         let mut files = Vec::new();
         if self.dir.is_dir() {
             for entry in std::fs::read_dir(&self.dir).map_err(|e| TrainerError::io(&self.dir, e))? {
@@ -123,15 +128,16 @@ impl TrajectoryStore {
     /// Finishes every buffer (index and footer written, so readers open it without a scan) at the end of a run,
     /// and returns the bytes on disk and records held, over all buffers (for `run_end`).
     pub fn finish(&mut self) -> Result<(u64, u64)> {
-        for (domain, _) in self.flush()? {
-            self.writer(&domain)?;
+        let files = self.files()?;
+        for (domain, _) in &files {
+            self.writer(domain)?;
         }
-        let mut items = 0;
+        let (mut bytes, mut items) = (0, 0);
         for writer in std::mem::take(&mut self.writers).into_values() {
-            items += writer.finish()?.records;
+            let summary = writer.finish()?;
+            bytes += summary.file_bytes;
+            items += summary.records;
         }
-        let files = self.flush()?;
-        let bytes = files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
         Ok((bytes, items))
     }
 }

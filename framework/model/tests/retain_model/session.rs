@@ -1,19 +1,10 @@
 //! Multi-turn sessions: continuing a conversation from the KV cache gives what decoding its whole history
 //! from scratch gives, whatever the other rows of the batch do.
 
-use retain_model::{FinishReason, GenerationConfig, SamplingConfig, TurnSession};
+use retain_model::{FinishReason, TurnSession};
 
 use super::common::{ids, tiny_model};
-use super::sampling::uncached_greedy;
-
-fn greedy() -> GenerationConfig {
-    GenerationConfig {
-        sampling: SamplingConfig::greedy(),
-        stop_strings: vec![],
-        eos_token_ids: vec![],
-        pad_token_id: 0,
-    }
-}
+use super::sampling::{greedy_cfg as greedy, uncached_greedy};
 
 #[test]
 fn multi_turn_continuation_equals_decoding_the_whole_history() {

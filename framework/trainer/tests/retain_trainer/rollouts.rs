@@ -25,7 +25,7 @@ fn a_mixed_domain_batch_runs_every_task_in_its_own_environment() {
         // The evaluation ran against this domain's gold state: the same episode evaluated by another domain's
         // environment is refused.
         let other = &domains[(spec.domain + 1) % 3];
-        let mut episode = own.env.start(std::sync::Arc::clone(&rollout.task), 6, 10).unwrap();
+        let mut episode = own.env.start(std::sync::Arc::clone(&rollout.task), 6).unwrap();
         episode.abort(retain_domains::TerminationReason::MaxSteps);
         assert!(own.env.evaluate(&episode).is_ok());
         let err = other.env.evaluate(&episode).unwrap_err().to_string();
