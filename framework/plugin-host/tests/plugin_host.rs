@@ -9,4 +9,5 @@ mod plugin_host {
     mod builtins;
     mod failures;
     mod services;
+    mod strategies;
 }

@@ -18,6 +18,7 @@ use retain_model::{AdamW, AdamWConfig, ComputePool, GenerationConfig, Generation
 use crate::advantage::grpo;
 use crate::encode::{Encoded, encode_segments};
 use crate::error::Result;
+use crate::extras::StepExtras;
 use crate::policy::{Policy, train_tokenizer};
 use crate::update::{UpdateInput, policy_update};
 
@@ -146,7 +147,7 @@ fn run(config: &GrpoBenchConfig, threads: usize) -> Result<GrpoStepBench> {
     let refs: Vec<&Encoded> = sequences.iter().collect();
     let update_started = Instant::now();
     let input = UpdateInput { sequences: &refs, weights: &advantages.values, learning_rate: 1e-5, seed: config.seed };
-    policy_update(&mut policy, Some(&reference), &mut optimizer, &trainer, &input)?;
+    policy_update(&mut policy, Some(&reference), &mut optimizer, &trainer, &input, &mut StepExtras::default())?;
     let update_seconds = update_started.elapsed().as_secs_f64();
     let step_seconds = generate_seconds + update_seconds;
     let sampled: usize = completions.iter().map(|c| c.tokens.len()).sum();

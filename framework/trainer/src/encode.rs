@@ -37,6 +37,48 @@ impl Encoded {
     pub fn trainable_tokens(&self) -> usize {
         self.loss_mask.iter().filter(|m| **m > 0.0).count()
     }
+
+    /// The tokens of a trajectory in the plugin contract's JSON, as the host's `sample_trajectories` returns it
+    /// (`token_ids`, and `loss_mask` as booleans or numbers). Plugins pass such trajectories back for a
+    /// supervised term or a Fisher estimate; a trajectory without tokens is an error naming what is missing, since
+    /// re-tokenising messages would break the token-in/token-out rule.
+    pub fn from_trajectory_json(
+        trajectory: &serde_json::Value,
+        vocab_size: usize,
+    ) -> std::result::Result<Self, String> {
+        let label = || {
+            let domain = trajectory.get("domain").and_then(|d| d.as_str()).unwrap_or("?");
+            let task = trajectory.get("task_id").and_then(|d| d.as_str()).unwrap_or("?");
+            format!("trajectory of task `{task}` ({domain})")
+        };
+        let missing = |field: &str| {
+            format!(
+                "{} has no `{field}` array; pass trajectories exactly as host.sample_trajectories returned them",
+                label()
+            )
+        };
+        let ids = trajectory.get("token_ids").and_then(|v| v.as_array()).ok_or_else(|| missing("token_ids"))?;
+        let mask = trajectory.get("loss_mask").and_then(|v| v.as_array()).ok_or_else(|| missing("loss_mask"))?;
+        if ids.len() != mask.len() {
+            return Err(format!("{}: {} token ids but {} loss-mask values", label(), ids.len(), mask.len()));
+        }
+        let ids = ids
+            .iter()
+            .map(|v| match v.as_u64() {
+                Some(id) if (id as usize) < vocab_size => Ok(id as u32),
+                _ => Err(format!("{}: token id {v} is not in the policy's vocabulary of {vocab_size}", label())),
+            })
+            .collect::<std::result::Result<Vec<u32>, String>>()?;
+        let loss_mask = mask
+            .iter()
+            .map(|v| match (v.as_bool(), v.as_f64()) {
+                (Some(b), _) => Ok(if b { 1.0 } else { 0.0 }),
+                (None, Some(x)) => Ok(x as f32),
+                _ => Err(format!("{}: loss-mask value {v} is neither a boolean nor a number", label())),
+            })
+            .collect::<std::result::Result<Vec<f32>, String>>()?;
+        Ok(Encoded { ids, loss_mask })
+    }
 }
 
 /// Encodes `segments` one by one, masking everything but the agent's segments.

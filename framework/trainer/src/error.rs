@@ -29,6 +29,16 @@ pub enum TrainerError {
     /// A plugin failed to load or to run.
     #[error(transparent)]
     Plugin(#[from] retain_plugin_host::PluginHostError),
+    /// A plugin answered a hook with something the run cannot use; the message says what and how to fix it.
+    #[error("plugin `{plugin}` ({hook}): {message}")]
+    PluginOutput {
+        /// The plugin's name.
+        plugin: String,
+        /// The hook it answered.
+        hook: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A tensor operation failed.
     #[error(transparent)]
     Tensor(#[from] candle_core::Error),

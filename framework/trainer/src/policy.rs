@@ -33,6 +33,14 @@ pub struct Policy {
     pub pad_id: u32,
 }
 
+/// A frozen deep copy of `model`'s current weights (adapters merged); `origin` names it in errors. Strategy
+/// snapshots (`host.snapshot_policy`) and KL references are made this way, so later updates never reach them.
+pub fn frozen_model(model: &Qwen2, origin: &Path) -> Result<Qwen2> {
+    let tensors: HashMap<String, candle_core::Tensor> =
+        model.merged_tensors()?.into_iter().map(|(name, t)| Ok((name, t.copy()?))).collect::<Result<_>>()?;
+    Ok(Qwen2::from_tensors(model.config().clone(), &tensors, model.device(), origin)?)
+}
+
 /// Trains the byte-level BPE of the tiny default on `texts` (the run's demonstrations): `vocab_size` learned
 /// tokens, plus `whole_tokens` (entity ids) each registered as one token.
 pub fn train_tokenizer(texts: &[String], vocab_size: usize, whole_tokens: &[String]) -> Result<Tokenizer> {
@@ -117,9 +125,8 @@ impl Policy {
     /// A frozen deep copy of the current weights (adapters merged) with the same tokenizer: the KL reference,
     /// and A*-PO's sampler of reference rollouts.
     pub fn frozen_copy(&self) -> Result<Policy> {
-        let tensors: HashMap<String, candle_core::Tensor> =
-            self.model.merged_tensors()?.into_iter().map(|(name, t)| Ok((name, t.copy()?))).collect::<Result<_>>()?;
-        self.with_weights(&tensors, Path::new("<reference policy>"))
+        let model = frozen_model(&self.model, Path::new("<reference policy>"))?;
+        Ok(Policy { model, tokenizer: self.tokenizer.clone(), stop_ids: self.stop_ids.clone(), pad_id: self.pad_id })
     }
 
     /// A policy with this one's architecture and tokenizer but the given weights (from `origin`, named in errors):

@@ -1,67 +1,27 @@
-//! The run's plugins, and rewards of finished episodes through the reward plugins (`plugins.rewards`): each
-//! plugin scores the trajectory in the plugin contract's JSON shape, and the reward is Σ weight · score. τ²'s own
-//! evaluation travels with the trajectory, so `task_success` reports it and shaping plugins build on it.
-//!
-//! Strategy plugins are loaded (so a missing or incompatible library fails before any training), but the run
-//! loop calls no strategy hooks yet: only `sequential`, the naive baseline whose hooks change nothing, is
-//! accepted; any other strategy is refused with an error rather than silently ignored.
+//! Rewards of finished episodes through the reward plugins (`plugins.rewards`): each plugin scores the
+//! trajectory in the plugin contract's JSON shape, and the reward is Σ weight · score. τ²'s own evaluation travels
+//! with the trajectory, so `task_success` reports it and shaping plugins build on it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use retain_checkpoint::PluginInfo;
-use retain_config::PluginsConfig;
 use retain_data::dataset::DomainData;
-use retain_plugin_host::pipeline::{PluginSet, RewardBreakdown};
-use retain_plugin_host::services::NoServices;
+use retain_plugin_host::pipeline::{RewardBreakdown, RewardPipeline};
 
 use crate::error::{Result, TrainerError};
 use crate::rollout::Rollout;
 
-/// Strategies the run loop can honour today (their hooks change nothing).
-const SUPPORTED_STRATEGIES: [&str; 1] = ["sequential"];
-
-/// The plugins of a run, loaded once.
+/// The run's reward plugins, in call order.
 #[derive(Debug)]
 pub struct Rewarder {
-    plugins: PluginSet,
+    pipeline: RewardPipeline,
 }
 
 impl Rewarder {
-    /// Loads every plugin of `config` (a run needs at least one reward plugin).
-    pub fn load(config: &PluginsConfig, seed: u64) -> Result<Self> {
-        if let Some(s) = config.strategies.iter().find(|s| !SUPPORTED_STRATEGIES.contains(&s.name.as_str())) {
-            return Err(TrainerError::Config(format!(
-                "plugins.strategies: `{}` needs strategy hooks the run loop does not call yet; use `sequential` \
-                 (naive sequential training) for now",
-                s.name
-            )));
-        }
-        if config.rewards.is_empty() {
-            return Err(TrainerError::Config(
-                "plugins.rewards is empty; add at least one reward plugin, e.g. [[plugins.rewards]] name = \"task_success\""
-                    .to_owned(),
-            ));
-        }
-        Ok(Rewarder { plugins: PluginSet::load(config, Arc::new(NoServices), seed)? })
-    }
-
-    /// Every plugin in call order, as the checkpoint manifest records them.
-    pub fn manifest_entries(&self) -> Vec<PluginInfo> {
-        self.plugins
-            .records()
-            .into_iter()
-            .map(|r| PluginInfo {
-                kind: r.kind.to_owned(),
-                name: r.name,
-                version: r.version,
-                library: r.library,
-                abi_version: r.abi_version,
-                priority: r.priority,
-            })
-            .collect()
+    /// The reward plugins of a loaded plugin set.
+    pub fn new(pipeline: RewardPipeline) -> Self {
+        Rewarder { pipeline }
     }
 
     /// Scores every rollout; `domains` supplies each domain's write tools.
@@ -77,7 +37,7 @@ impl Rewarder {
                 Ok((trajectory_json(r, &tools), task))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(self.plugins.rewards.score(&items)?)
+        Ok(self.pipeline.score(&items)?)
     }
 }
 

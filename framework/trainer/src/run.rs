@@ -3,8 +3,9 @@
 //! after each domain (the accuracy matrix R), a checkpoint after each domain, and the run directory of
 //! `analysis/RUN_FORMAT.md` written as it goes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
@@ -16,17 +17,22 @@ use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, DomainData, demonstrations, domain_data};
 use retain_data::demo::Demonstration;
 use retain_model::mode::mix_seed;
-use retain_model::{AdamW, AdamWConfig, LrSchedule, SamplingConfig};
+use retain_model::{AdamW, AdamWConfig, Gradients, LrSchedule, SamplingConfig};
+use retain_plugin_api::Context;
+use retain_plugin_api::contract::{BatchItem, LossTerm};
 
 use crate::advantage::{self, Advantages, a_star_value, mean, sample_std};
 use crate::encode::{Encoded, encode_segments};
 use crate::error::{Result, TrainerError};
 use crate::evaluate::{EvalSettings, evaluate_domain, pass_hat_k};
+use crate::extras::{ExtraStats, SftTerm, SnapshotTerm, StepExtras};
+use crate::host::{DomainTasks, TrainerServices};
+use crate::plugins::RunPlugins;
 use crate::policy::{Policy, train_tokenizer};
-use crate::reward::Rewarder;
 use crate::rollout::{EpisodeSpec, Rollout, RolloutLimits, run_episodes};
 use crate::run_log::{At, RunLog};
 use crate::sampler::batch_indices;
+use crate::strategies::SavedStrategy;
 use crate::trajectories::TrajectoryStore;
 use crate::update::{UpdateInput, policy_update};
 use crate::warm_start::sft_step;
@@ -103,6 +109,9 @@ impl Position {
 /// The KL reference's weights inside a checkpoint (present when the run keeps a reference).
 const REFERENCE_FILE: &str = "reference.safetensors";
 
+/// Where strategy snapshots (`host.snapshot_policy`) go inside a checkpoint: `snapshots/<name>.safetensors`.
+const SNAPSHOTS_DIR: &str = "snapshots";
+
 /// Stream ids that keep the seeds of different purposes apart.
 mod stream {
     pub const POLICY_INIT: u64 = 1;
@@ -113,6 +122,7 @@ mod stream {
     pub const DROPOUT: u64 = 6;
     pub const A_STAR_REFERENCE: u64 = 7;
     pub const PLUGINS: u64 = 8;
+    pub const PLUGIN_SERVICES: u64 = 9;
 }
 
 /// One scored training batch.
@@ -129,6 +139,8 @@ struct ScoredBatch {
     plugin_means: Vec<(String, f64)>,
     /// Share of groups whose rewards were all equal.
     frac_zero_std: f64,
+    /// Tasks of the batch (after the strategies' `augment_batch`), one per group, as (domain, task) indices.
+    tasks: Vec<(usize, usize)>,
 }
 
 struct Trainer<'c> {
@@ -138,7 +150,13 @@ struct Trainer<'c> {
     policy: Policy,
     reference: Option<Policy>,
     optimizer: AdamW,
-    rewarder: Rewarder,
+    plugins: RunPlugins,
+    /// What plugins may call back into; owns the trajectory buffers and snapshots.
+    services: Arc<TrainerServices>,
+    /// (domain index, task id) → index of the task in that domain's training tasks.
+    task_index: HashMap<(usize, String), usize>,
+    /// Every domain's training tasks as JSON (what strategies see in batches).
+    task_json: Vec<Vec<Value>>,
     log: RunLog,
     matrix: MatrixFile,
     global_step: u64,
@@ -147,8 +165,49 @@ struct Trainer<'c> {
     last_checkpoint: Option<retain_checkpoint::Checkpoint>,
     /// The checkpoint a `--init-from` run started from.
     init_from: Option<retain_checkpoint::Checkpoint>,
-    /// Every RL rollout, per domain.
-    trajectories: TrajectoryStore,
+    /// Bytes of strategy state and snapshots in the newest checkpoint (the strategies' extra memory).
+    extra_memory: u64,
+}
+
+/// The training tasks of `domains` as JSON, and the index from (domain, task id) back to a task.
+type TaskTables = (Vec<Vec<Value>>, HashMap<(usize, String), usize>);
+
+fn task_tables(domains: &[DomainData]) -> Result<TaskTables> {
+    let mut json = Vec::with_capacity(domains.len());
+    let mut index = HashMap::new();
+    for (j, data) in domains.iter().enumerate() {
+        let tasks = data
+            .train
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                index.insert((j, t.task.id.clone()), i);
+                serde_json::to_value(&t.task)
+                    .map_err(|source| TrainerError::Json { what: format!("task {}", t.task.id), source })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        json.push(tasks);
+    }
+    Ok((json, index))
+}
+
+/// Loads the plugins of `config` with fresh services for the run in `dir`.
+fn load_plugins(config: &Config, dir: &Path) -> Result<(RunPlugins, Arc<TrainerServices>)> {
+    let services = Arc::new(TrainerServices::new(dir, seed(config, stream::PLUGIN_SERVICES, 0)));
+    let plugins = RunPlugins::load(&config.plugins, services.clone(), seed(config, stream::PLUGINS, 0))?;
+    Ok((plugins, services))
+}
+
+/// Gives the services the run's tasks and policy network.
+fn attach(services: &TrainerServices, domains: &[DomainData], task_json: &[Vec<Value>], policy: &Policy) {
+    services.set_tasks(
+        domains
+            .iter()
+            .zip(task_json)
+            .map(|(d, tasks)| DomainTasks { domain: d.domain.name().to_owned(), tasks: tasks.clone() })
+            .collect(),
+    );
+    services.set_model(policy.model.clone(), policy.pad_id);
 }
 
 fn db_source(config: &Config) -> Result<DbSource> {
@@ -240,7 +299,7 @@ impl<'c> Trainer<'c> {
             }
             None => None,
         };
-        let rewarder = Rewarder::load(&config.plugins, seed(config, stream::PLUGINS, 0))?;
+        let (plugins, services) = load_plugins(config, &dir)?;
         progress.phase("generating tasks and demonstrations", config.sequence.task_order.len() as u64);
         let domains = load_domains(config)?;
         let demo_texts = demonstrations_of(&domains, progress)?;
@@ -268,6 +327,8 @@ impl<'c> Trainer<'c> {
             }
         };
         let demos = encode_demos(&demo_texts, &policy)?;
+        let (task_json, task_index) = task_tables(&domains)?;
+        attach(&services, &domains, &task_json, &policy);
         let needs_reference = config.trainer.kl_coef != 0.0 || config.trainer.algorithm == Algorithm::AStarPo;
         let reference = if needs_reference { Some(policy.frozen_copy()?) } else { None };
         let optimizer = AdamW::new(AdamWConfig { weight_decay: config.trainer.weight_decay, ..AdamWConfig::default() });
@@ -287,14 +348,17 @@ impl<'c> Trainer<'c> {
             policy,
             reference,
             optimizer,
-            rewarder,
+            plugins,
+            services,
+            task_index,
+            task_json,
             log,
             matrix,
             global_step: 0,
             v_star: HashMap::new(),
             last_checkpoint: None,
             init_from,
-            trajectories: TrajectoryStore::new(&dir),
+            extra_memory: 0,
         })
     }
 
@@ -315,9 +379,25 @@ impl<'c> Trainer<'c> {
             ));
         }
         checkpoint.check_config_hash(&ConfigHash::of_config(config)?)?;
-        let rewarder = Rewarder::load(&config.plugins, seed(config, stream::PLUGINS, 0))?;
-        checkpoint.check_plugins(&rewarder.manifest_entries())?;
+        let dir = checkpoint
+            .dir()
+            .parent()
+            .ok_or_else(|| TrainerError::RunDir(format!("{} has no run directory", checkpoint.dir().display())))?
+            .to_path_buf();
+        let (mut plugins, services) = load_plugins(config, &dir)?;
+        checkpoint.check_plugins(&plugins.manifest)?;
         let state = checkpoint.state()?;
+        let state_file = || checkpoint.path("state.json").display().to_string();
+        let plugin_rng: BTreeMap<String, u64> = match state.get("plugin_rng") {
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|source| TrainerError::Json { what: format!("{} plugin_rng", state_file()), source })?,
+            None => BTreeMap::new(),
+        };
+        let snapshot_names: Vec<String> = match state.get("snapshots") {
+            Some(v) => serde_json::from_value(v.clone())
+                .map_err(|source| TrainerError::Json { what: format!("{} snapshots", state_file()), source })?,
+            None => Vec::new(),
+        };
         let position: Position = serde_json::from_value(state["position"].clone()).map_err(|source| {
             TrainerError::Json { what: format!("{} position", checkpoint.path("state.json").display()), source }
         })?;
@@ -337,11 +417,14 @@ impl<'c> Trainer<'c> {
         } else {
             None
         };
-        let dir = checkpoint
-            .dir()
-            .parent()
-            .ok_or_else(|| TrainerError::RunDir(format!("{} has no run directory", checkpoint.dir().display())))?
-            .to_path_buf();
+        for name in &snapshot_names {
+            let path = checkpoint.path(&format!("{SNAPSHOTS_DIR}/{name}.safetensors"));
+            let tensors = retain_model::weights::load_file(&path, policy.model.device())?;
+            services.insert_snapshot(name, policy.with_weights(&tensors, &path)?.model);
+        }
+        let (task_json, task_index) = task_tables(&domains)?;
+        attach(&services, &domains, &task_json, &policy);
+        plugins.strategies.restore(&checkpoint, &plugin_rng)?;
         let mut matrix = None;
         for name in retain_checkpoint::RUN_FILES {
             let bytes = checkpoint.read_verified(name)?;
@@ -358,7 +441,7 @@ impl<'c> Trainer<'c> {
             TrainerError::RunDir(format!("{} holds no {}", checkpoint.dir().display(), crate::run_log::MATRIX_FILE))
         })?;
         let log = RunLog::reopen(&dir)?;
-        let trajectories = TrajectoryStore::restore(&dir, &checkpoint.trajectories())?;
+        services.set_trajectories(TrajectoryStore::restore(&dir, &checkpoint.trajectories())?);
         let trainer = Trainer {
             config,
             domains,
@@ -366,14 +449,17 @@ impl<'c> Trainer<'c> {
             policy,
             reference,
             optimizer,
-            rewarder,
+            plugins,
+            services,
+            task_index,
+            task_json,
             log,
             matrix,
             global_step,
             v_star,
             last_checkpoint: Some(checkpoint),
             init_from: None,
-            trajectories,
+            extra_memory: 0,
         };
         Ok((trainer, position))
     }
@@ -391,6 +477,102 @@ impl<'c> Trainer<'c> {
         self.stage_domains(d).into_iter().flat_map(|j| (0..self.domains[j].train.len()).map(move |t| (j, t))).collect()
     }
 
+    /// The hook context of domain `d` at `step` (optimiser steps of the domain, counting the one under way) and
+    /// `global_step` (likewise).
+    fn context(&self, d: usize, step: u64, global_step: u64) -> Context<'static> {
+        Context {
+            domain: self.domains[d].domain.name(),
+            domain_index: d as u32,
+            num_domains: self.domains.len() as u32,
+            step,
+            global_step,
+        }
+    }
+
+    /// Appends a metrics line, with the metrics plugins logged since the previous line (`<plugin>/<name>`).
+    fn log_line(&mut self, event: &str, at: At<'_>, mut metrics: Map<String, Value>) -> Result<()> {
+        for (name, value) in self.services.take_metrics() {
+            metrics.insert(name, Value::from(value));
+        }
+        self.log.line(event, at, metrics)
+    }
+
+    /// The batch of a step of domain `d` after the strategies' `augment_batch`: `chosen` as batch items, through
+    /// every strategy, back to (domain, task) indices. A strategy may only return training tasks of domains the run
+    /// has reached; anything else is an error naming it.
+    fn augment(&mut self, ctx: &Context<'_>, d: usize, chosen: Vec<(usize, usize)>) -> Result<Vec<(usize, usize)>> {
+        if self.plugins.strategies.is_empty() {
+            return Ok(chosen);
+        }
+        let items: Vec<BatchItem> = chosen
+            .iter()
+            .map(|&(j, i)| BatchItem {
+                domain: self.domains[j].domain.name().to_owned(),
+                task: self.task_json[j][i].clone(),
+            })
+            .collect();
+        let (domains, index) = (&self.domains, &self.task_index);
+        let resolve = |item: &BatchItem| -> std::result::Result<(usize, usize), String> {
+            let j = domains.iter().position(|data| data.domain.name() == item.domain).ok_or_else(|| {
+                format!("a batch item names domain `{}`, which is not in this run's task order", item.domain)
+            })?;
+            if j > d {
+                return Err(format!(
+                    "a batch item is a task of `{}`, which the run has not reached yet (strategies may only add tasks \
+                     of domains already trained or being trained)",
+                    item.domain
+                ));
+            }
+            let id = item.task.get("id").and_then(Value::as_str).ok_or("a batch item's task has no string `id`")?;
+            index.get(&(j, id.to_owned())).map(|&i| (j, i)).ok_or_else(|| {
+                format!(
+                    "task `{id}` is not a training task of `{}`; return tasks from the batch or from host.sample_tasks",
+                    item.domain
+                )
+            })
+        };
+        self.plugins.strategies.augment_batch(ctx, items, &resolve)
+    }
+
+    /// The loss terms the strategies ask for at this step, turned into what the update implements.
+    fn step_terms(&mut self, ctx: &Context<'_>) -> Result<(Vec<SftTerm>, Vec<SnapshotTerm>)> {
+        let (mut sft, mut snapshots) = (Vec::new(), Vec::new());
+        let vocab = self.policy.model.config().vocab_size;
+        for (plugin, term) in self.plugins.strategies.loss_terms(ctx, &self.policy.model)? {
+            let bad = |message: String| TrainerError::PluginOutput {
+                plugin: plugin.clone(),
+                hook: "loss_terms".to_owned(),
+                message,
+            };
+            match term {
+                LossTerm::Sft { weight, trajectories } => {
+                    if !weight.is_finite() {
+                        return Err(bad(format!("an Sft term has weight {weight}; use a finite number")));
+                    }
+                    let sequences = trajectories
+                        .iter()
+                        .map(|t| Encoded::from_trajectory_json(t, vocab))
+                        .collect::<std::result::Result<Vec<_>, String>>()
+                        .map_err(bad)?;
+                    sft.push(SftTerm { weight, sequences });
+                }
+                LossTerm::KlToSnapshot { snapshot, coef } => {
+                    if !coef.is_finite() {
+                        return Err(bad(format!("a KL term has coefficient {coef}; use a finite number")));
+                    }
+                    let model = self.services.snapshot(&snapshot).ok_or_else(|| {
+                        bad(format!(
+                            "asks for a KL term to snapshot `{snapshot}`, which was never taken; call \
+                             host.snapshot_policy(\"{snapshot}\") first (e.g. in before_task)"
+                        ))
+                    })?;
+                    snapshots.push(SnapshotTerm { coef, model });
+                }
+            }
+        }
+        Ok((sft, snapshots))
+    }
+
     fn limits(&self) -> RolloutLimits {
         eval_settings(self.config).limits
     }
@@ -405,11 +587,16 @@ impl<'c> Trainer<'c> {
             if from == 0 && self.config.trainer.reference == ReferencePolicy::DomainStart && self.reference.is_some() {
                 self.reference = Some(self.policy.frozen_copy()?);
             }
+            self.services.begin(d, self.global_step);
+            self.plugins.strategies.before_task(&self.context(d, from, self.global_step))?;
             self.warm_start(d, from, progress)?;
             self.reinforce(d, from, progress)?;
             self.evaluation_row(Some(d), progress)?;
             let name = self.domains[d].domain.name();
-            self.log.line(
+            self.services.begin(d, self.global_step);
+            let ctx = self.context(d, self.steps_in_domain(), self.global_step);
+            self.plugins.strategies.after_task(&ctx, &self.policy.model)?;
+            self.log_line(
                 "domain_end",
                 At { global_step: self.global_step, domain: Some((d, name)), step: None },
                 Map::new(),
@@ -420,11 +607,11 @@ impl<'c> Trainer<'c> {
         }
         let mut end = Map::new();
         end.insert("peak_rss_bytes".to_owned(), peak_rss_bytes().map_or(Value::Null, Value::from));
-        let (buffer_bytes, buffer_items) = self.trajectories.finish()?;
+        let (buffer_bytes, buffer_items) = self.services.finish_trajectories()?;
         end.insert("buffer_bytes".to_owned(), Value::from(buffer_bytes));
         end.insert("buffer_items".to_owned(), Value::from(buffer_items));
-        end.insert("extra_memory_bytes".to_owned(), Value::from(0));
-        self.log.line("run_end", At { global_step: self.global_step, domain: None, step: None }, end)?;
+        end.insert("extra_memory_bytes".to_owned(), Value::from(self.extra_memory));
+        self.log_line("run_end", At { global_step: self.global_step, domain: None, step: None }, end)?;
         Ok(RunSummary {
             dir: self.log.dir().to_path_buf(),
             matrix: self.matrix.clone(),
@@ -478,10 +665,19 @@ impl<'c> Trainer<'c> {
         let stream = stream::WARM_START * 100 + d as u64;
         for step in from..steps {
             let started = Instant::now();
+            let ctx = self.context(d, step + 1, self.global_step + 1);
+            self.services.begin(d, self.global_step + 1);
             let indices = batch_indices(pool.len(), batch_size, self.config.run.seed, stream, step);
-            let batch: Vec<&Encoded> = indices.iter().map(|&i| &self.demos[pool[i].0][pool[i].1]).collect();
+            let chosen = self.augment(&ctx, d, indices.iter().map(|&i| pool[i]).collect())?;
+            let (sft, snapshots) = self.step_terms(&ctx)?;
+            let terms = (!sft.is_empty(), !snapshots.is_empty());
+            let batch: Vec<&Encoded> = chosen.iter().map(|&(j, i)| &self.demos[j][i]).collect();
             let lr = self.learning_rate(base_lr, step, steps);
             let drop_seed = seed(self.config, stream::DROPOUT, self.global_step);
+            let strategies = &mut self.plugins.strategies;
+            let model = self.policy.model.clone();
+            let mut edit = |grads: &mut Gradients| strategies.adjust_gradients(&ctx, &model, grads);
+            let mut extras = StepExtras { sft, snapshots, edit: Some(&mut edit) };
             let stats = sft_step(
                 &mut self.policy,
                 &mut self.optimizer,
@@ -489,6 +685,7 @@ impl<'c> Trainer<'c> {
                 lr,
                 self.config.trainer.max_grad_norm,
                 drop_seed,
+                &mut extras,
             )?;
             self.global_step += 1;
             let seconds = started.elapsed().as_secs_f64();
@@ -500,7 +697,10 @@ impl<'c> Trainer<'c> {
             m.insert("step_time".to_owned(), Value::from(seconds));
             let tokens: usize = batch.iter().map(|e| e.len()).sum();
             m.insert("tokens_per_second".to_owned(), Value::from(tokens as f64 / seconds.max(1e-9)));
-            self.log.line(
+            insert_batch_counts(&mut m, &self.domains, chosen.iter().map(|&(j, _)| j));
+            insert_extras(&mut m, terms, &stats.extras);
+            self.plugins.strategies.after_step(&ctx, &Value::Object(m.clone()))?;
+            self.log_line(
                 "train_step",
                 At { global_step: self.global_step, domain: Some((d, name)), step: Some(step + 1) },
                 m,
@@ -524,8 +724,12 @@ impl<'c> Trainer<'c> {
         let pool = self.stage_tasks(d);
         for step in first..steps {
             let started = Instant::now();
-            let ScoredBatch { rollouts, rewards, weights, kept, plugin_means: breakdown_means, frac_zero_std } =
-                self.rollout_step(d, &pool, step)?;
+            let ctx = self.context(d, offset + step + 1, self.global_step + 1);
+            self.services.begin(d, self.global_step + 1);
+            let ScoredBatch { rollouts, rewards, weights, kept, plugin_means: breakdown_means, frac_zero_std, tasks } =
+                self.rollout_step(&ctx, d, &pool, step)?;
+            let (sft, snapshots) = self.step_terms(&ctx)?;
+            let terms = (!sft.is_empty(), !snapshots.is_empty());
             let rollout_seconds = started.elapsed().as_secs_f64();
             let trained: Vec<usize> = (0..rollouts.len()).filter(|&i| kept[i]).collect();
             let kept: Vec<&Encoded> = trained.iter().map(|&i| &rollouts[i].tokens).collect();
@@ -537,12 +741,17 @@ impl<'c> Trainer<'c> {
                 learning_rate: lr,
                 seed: seed(self.config, stream::DROPOUT, self.global_step),
             };
+            let strategies = &mut self.plugins.strategies;
+            let model = self.policy.model.clone();
+            let mut edit = |grads: &mut Gradients| strategies.adjust_gradients(&ctx, &model, grads);
+            let mut extras = StepExtras { sft, snapshots, edit: Some(&mut edit) };
             let stats = policy_update(
                 &mut self.policy,
                 self.reference.as_ref(),
                 &mut self.optimizer,
                 &self.config.trainer,
                 &input,
+                &mut extras,
             )?;
             self.global_step += 1;
             let seconds = started.elapsed().as_secs_f64();
@@ -578,21 +787,23 @@ impl<'c> Trainer<'c> {
             m.insert("tokens_per_second".to_owned(), Value::from(tokens as f64 / seconds.max(1e-9)));
             m.insert("learning_rate".to_owned(), Value::from(lr));
             m.insert("grad_norm".to_owned(), Value::from(stats.grad_norm));
-            for data in &self.domains {
-                let count = rollouts.iter().filter(|r| r.domain == data.domain).count();
-                if count > 0 {
-                    m.insert(format!("batch/{}", data.domain.name()), Value::from(count));
-                }
-            }
+            let group = rollouts.len() / tasks.len().max(1);
+            insert_batch_counts(&mut m, &self.domains, tasks.iter().flat_map(|&(j, _)| std::iter::repeat_n(j, group)));
             for (plugin, value) in breakdown_means {
                 m.insert(format!("rewards/{plugin}/mean"), Value::from(value));
             }
+            insert_extras(&mut m, terms, &stats.extras);
+            if !self.plugins.strategies.is_empty() {
+                let mut hook_metrics = m.clone();
+                hook_metrics.insert("groups".to_owned(), groups_json(&self.domains, &tasks, &rollouts, &rewards));
+                self.plugins.strategies.after_step(&ctx, &Value::Object(hook_metrics))?;
+            }
             let at = At { global_step: self.global_step, domain: Some((d, name)), step: Some(offset + step + 1) };
-            self.log.line("train_step", at, m)?;
+            self.log_line("train_step", at, m)?;
             progress.tick(&format!("reward {reward:.2} · success {success:.2} · loss {:.4}", stats.loss));
             let interval = self.config.sequence.eval_interval as u64;
             if interval > 0 && (step + 1) % interval == 0 && step + 1 < steps {
-                self.evaluation_line(Some(d), progress)?;
+                self.evaluation_line(Some(d), None, offset + step + 1, progress)?;
             }
             self.maybe_save(d, offset + step + 1, progress)?;
         }
@@ -601,15 +812,16 @@ impl<'c> Trainer<'c> {
 
     /// Plays one training batch of stage `d` drawn from `pool` (the stage's tasks), scores it and computes each
     /// rollout's weight for the update.
-    fn rollout_step(&mut self, d: usize, pool: &[(usize, usize)], step: u64) -> Result<ScoredBatch> {
+    fn rollout_step(&mut self, ctx: &Context<'_>, d: usize, pool: &[(usize, usize)], step: u64) -> Result<ScoredBatch> {
         let t = &self.config.trainer;
         let a_star = t.algorithm == Algorithm::AStarPo;
         let group = if a_star { 1 } else { t.num_samples_per_prompt };
         let stream = stream::RL_TASKS * 100 + d as u64;
-        let chosen: Vec<(usize, usize)> = batch_indices(pool.len(), t.batch_size, self.config.run.seed, stream, step)
+        let drawn: Vec<(usize, usize)> = batch_indices(pool.len(), t.batch_size, self.config.run.seed, stream, step)
             .into_iter()
             .map(|i| pool[i])
             .collect();
+        let chosen = self.augment(ctx, d, drawn)?;
         let sampling =
             SamplingConfig { temperature: t.temperature as f32, top_p: t.top_p as f32, top_k: t.top_k.unwrap_or(0) };
         if a_star {
@@ -630,8 +842,8 @@ impl<'c> Trainer<'c> {
             })
             .collect();
         let rollouts = run_episodes(&self.policy, &self.domains, &specs, &sampling, &self.limits())?;
-        let breakdowns = self.rewarder.score(&rollouts, &self.domains)?;
-        self.trajectories.append(&rollouts, &breakdowns, self.global_step + 1, group)?;
+        let breakdowns = self.plugins.rewarder.score(&rollouts, &self.domains)?;
+        self.services.append_trajectories(&rollouts, &breakdowns, self.global_step + 1, group)?;
         let rewards: Vec<f64> = breakdowns.iter().map(|b| b.total).collect();
         let mut plugin_means: Vec<(String, f64)> = Vec::new();
         if let Some(first) = breakdowns.first() {
@@ -663,7 +875,7 @@ impl<'c> Trainer<'c> {
         let kept = (0..values.len())
             .map(|i| !(t.filter_zero_std_groups && zero_std.get(i / group).copied().unwrap_or(false)))
             .collect();
-        Ok(ScoredBatch { rollouts, rewards, weights: values, kept, plugin_means, frac_zero_std })
+        Ok(ScoredBatch { rollouts, rewards, weights: values, kept, plugin_means, frac_zero_std, tasks: chosen })
     }
 
     /// A*-PO's offline stage for tasks not seen yet: `num_samples_per_prompt` reference-policy rollouts each,
@@ -693,7 +905,8 @@ impl<'c> Trainer<'c> {
             })
             .collect();
         let rollouts = run_episodes(reference, &self.domains, &specs, sampling, &self.limits())?;
-        let rewards: Vec<f64> = self.rewarder.score(&rollouts, &self.domains)?.iter().map(|b| b.total).collect();
+        let rewards: Vec<f64> =
+            self.plugins.rewarder.score(&rollouts, &self.domains)?.iter().map(|b| b.total).collect();
         for (k, &(j, i)) in missing.iter().enumerate() {
             let value = a_star_value(&rewards[k * n..(k + 1) * n], self.config.trainer.a_star.beta1).unwrap_or(0.0);
             self.v_star.insert(self.domains[j].train[i].task.id.clone(), value);
@@ -705,10 +918,14 @@ impl<'c> Trainer<'c> {
         eval_settings(self.config)
     }
 
-    /// Evaluates every domain; logs an `eval` line; returns the cells.
+    /// Evaluates every domain; tells the strategies (`after_evaluation`); logs an `eval` line; returns the cells.
+    /// `after` is the domain being trained (`None` before training), `row` the matrix row this evaluation
+    /// becomes (`None` for an `eval_interval` evaluation), `step` the domain's optimiser steps taken.
     fn evaluation_line(
         &mut self,
         after: Option<usize>,
+        row: Option<usize>,
+        step: u64,
         progress: &mut dyn Progress,
     ) -> Result<std::collections::BTreeMap<String, retain_analysis::matrix::MatrixCellFile>> {
         progress.phase("evaluation", self.domains.len() as u64);
@@ -726,15 +943,30 @@ impl<'c> Trainer<'c> {
             progress.tick(&format!("{name} {:.2}", cell.success));
             cells.insert(name.to_owned(), cell);
         }
+        if !self.plugins.strategies.is_empty() {
+            let d = after.unwrap_or(0);
+            let results = json!({
+                "row": row,
+                "after": after.map(|d| self.domains[d].domain.name()),
+                "global_step": self.global_step,
+                "domains": cells
+                    .iter()
+                    .map(|(name, c)| (name.clone(), json!({"success": c.success, "mean_reward": c.mean_reward})))
+                    .collect::<Map<String, Value>>(),
+            });
+            self.services.begin(d, self.global_step);
+            self.plugins.strategies.after_evaluation(&self.context(d, step, self.global_step), &results)?;
+        }
         let domain = after.map(|d| (d, self.domains[d].domain.name()));
-        self.log.line("eval", At { global_step: self.global_step, domain, step: None }, m)?;
+        self.log_line("eval", At { global_step: self.global_step, domain, step: None }, m)?;
         Ok(cells)
     }
 
     /// Evaluates every domain and appends the row to the matrix (`after = None` is row 0).
     fn evaluation_row(&mut self, after: Option<usize>, progress: &mut dyn Progress) -> Result<()> {
-        let cells = self.evaluation_line(after, progress)?;
         let index = after.map_or(0, |d| d + 1);
+        let step = if after.is_some() { self.steps_in_domain() } else { 0 };
+        let cells = self.evaluation_line(after, Some(index), step, progress)?;
         let summary: Vec<String> = cells.iter().map(|(name, c)| format!("{name} {:.2}", c.success)).collect();
         let label = after.map_or("before training".to_owned(), |d| format!("after {}", self.domains[d].domain.name()));
         progress.note(&format!("R[{index}] ({label}): {}", summary.join(" · ")));
@@ -759,11 +991,13 @@ impl<'c> Trainer<'c> {
             config_hash: ConfigHash::of_config(self.config)?,
         };
         let scratch = dir.join(".checkpoint-scratch");
-        let buffers = self.trajectories.flush()?;
-        let result = self.write_checkpoint(&run_dir, meta, &scratch, position, &buffers);
+        let strategies = self.plugins.strategies.save()?;
+        let buffers = self.services.flush_trajectories()?;
+        let result = self.write_checkpoint(&run_dir, meta, &scratch, position, &buffers, &strategies);
         let cleanup = std::fs::remove_dir_all(&scratch);
-        let checkpoint = result?;
+        let (checkpoint, extra_memory) = result?;
         cleanup.map_err(|e| TrainerError::io(&scratch, e))?;
+        self.extra_memory = extra_memory;
         let path = checkpoint.dir().to_path_buf();
         self.last_checkpoint = Some(checkpoint);
         Ok(path)
@@ -776,7 +1010,8 @@ impl<'c> Trainer<'c> {
         scratch: &Path,
         position: Position,
         buffers: &[(String, PathBuf)],
-    ) -> Result<retain_checkpoint::Checkpoint> {
+        strategies: &[SavedStrategy],
+    ) -> Result<(retain_checkpoint::Checkpoint, u64)> {
         let model_dir = scratch.join("model");
         self.policy.save(&model_dir)?;
         let optimizer_path = scratch.join(OPTIMIZER_FILE);
@@ -784,6 +1019,20 @@ impl<'c> Trainer<'c> {
         let reference_path = scratch.join(REFERENCE_FILE);
         if let Some(reference) = &self.reference {
             retain_model::weights::save_file(&reference_path, &reference.model.merged_tensors()?, HashMap::new())?;
+        }
+        let snapshots = self.services.snapshots();
+        let mut snapshot_files = Vec::with_capacity(snapshots.len());
+        for (name, model) in &snapshots {
+            let path = scratch.join(SNAPSHOTS_DIR).join(format!("{name}.safetensors"));
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| TrainerError::io(parent, e))?;
+            }
+            retain_model::weights::save_file(&path, &model.merged_tensors()?, HashMap::new())?;
+            snapshot_files.push((format!("{SNAPSHOTS_DIR}/{name}.safetensors"), path));
+        }
+        let mut extra_memory: u64 = strategies.iter().filter_map(|s| s.state.as_ref()).map(|b| b.len() as u64).sum();
+        for (_, path) in &snapshot_files {
+            extra_memory += std::fs::metadata(path).map_err(|e| TrainerError::io(path, e))?.len();
         }
         let keep_last = Some(self.config.sequence.keep_last_checkpoints.max(1));
         let mut writer = run_dir.begin(meta, WriteOptions { keep_last, ..WriteOptions::default() })?;
@@ -810,6 +1059,10 @@ impl<'c> Trainer<'c> {
         if self.reference.is_some() {
             writer.add(REFERENCE_FILE, Source::File(&reference_path))?;
         }
+        for (name, path) in &snapshot_files {
+            writer.add(name, Source::File(path))?;
+        }
+        let plugin_rng: BTreeMap<&str, u64> = strategies.iter().map(|s| (s.name.as_str(), s.rng)).collect();
         let v_star: std::collections::BTreeMap<&String, &f64> = self.v_star.iter().collect();
         writer.set_state(&json!({
             "position": position,
@@ -817,12 +1070,18 @@ impl<'c> Trainer<'c> {
             "optimizer_steps": self.optimizer.step_count(),
             "seed": self.config.run.seed,
             "v_star": v_star,
+            "plugin_rng": plugin_rng,
+            "snapshots": snapshots.keys().collect::<Vec<_>>(),
         }))?;
-        for plugin in self.rewarder.manifest_entries() {
-            writer.add_plugin(plugin, None)?;
+        for plugin in &self.plugins.manifest {
+            let state = strategies
+                .iter()
+                .find(|s| plugin.kind == "strategy" && s.name == plugin.name)
+                .and_then(|s| s.state.as_deref());
+            writer.add_plugin(plugin.clone(), state)?;
         }
         writer.add_run_files(run_dir.path())?;
-        Ok(writer.commit()?.checkpoint)
+        Ok((writer.commit()?.checkpoint, extra_memory))
     }
 }
 
@@ -909,4 +1168,48 @@ fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// `batch/<domain>`: how many sequences of each domain a step trained on (replay shows up here).
+fn insert_batch_counts(metrics: &mut Map<String, Value>, domains: &[DomainData], items: impl Iterator<Item = usize>) {
+    let mut counts = vec![0usize; domains.len()];
+    for j in items {
+        counts[j] += 1;
+    }
+    for (data, count) in domains.iter().zip(counts) {
+        if count > 0 {
+            metrics.insert(format!("batch/{}", data.domain.name()), Value::from(count));
+        }
+    }
+}
+
+/// The strategies' loss terms in a step's metrics (only those the step had: `(sft, snapshot)`).
+fn insert_extras(metrics: &mut Map<String, Value>, (sft, snapshot): (bool, bool), extras: &ExtraStats) {
+    if sft {
+        metrics.insert("strategy/sft_loss".to_owned(), Value::from(extras.sft_loss));
+    }
+    if snapshot {
+        metrics.insert("strategy/snapshot_kl".to_owned(), Value::from(extras.snapshot_kl));
+    }
+}
+
+/// One entry per task of an RL batch with its group's rewards and successes (what `after_step` receives as
+/// `groups`, e.g. for replay's mid-success priority).
+fn groups_json(domains: &[DomainData], tasks: &[(usize, usize)], rollouts: &[Rollout], rewards: &[f64]) -> Value {
+    let group = rollouts.len() / tasks.len().max(1);
+    Value::Array(
+        tasks
+            .iter()
+            .enumerate()
+            .map(|(p, &(j, i))| {
+                let range = p * group..(p + 1) * group;
+                json!({
+                    "domain": domains[j].domain.name(),
+                    "task_id": domains[j].train[i].task.id,
+                    "rewards": rewards[range.clone()],
+                    "successes": rollouts[range].iter().map(Rollout::success).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
 }

@@ -110,6 +110,15 @@ impl TrajectoryStore {
         self.files()
     }
 
+    /// Makes every record appended to `domain`'s buffer readable (no fsync) and returns its file, if it exists.
+    pub fn flush_domain(&mut self, domain: &str) -> Result<Option<PathBuf>> {
+        if let Some(writer) = self.writers.get_mut(domain) {
+            writer.flush()?;
+        }
+        let path = self.dir.join(format!("{domain}.zst"));
+        Ok(path.is_file().then_some(path))
+    }
+
     /// `(domain, file)` of every buffer on disk.
     fn files(&self) -> Result<Vec<(String, PathBuf)>> {
         let mut files = Vec::new();

@@ -10,6 +10,7 @@ use retain_model::{AdamW, Gradients, Mode, PaddedBatch, token_logprobs};
 
 use crate::encode::Encoded;
 use crate::error::Result;
+use crate::extras::{ExtraStats, StepExtras};
 use crate::loss::{Aggregation, ClipConfig, TokenBatch, a_star_po_loss, clipped_policy_loss, weighted_sft_loss};
 use crate::policy::Policy;
 
@@ -37,6 +38,8 @@ pub struct UpdateStats {
     pub grad_norm: f64,
     /// Agent tokens the loss covered.
     pub trained_tokens: usize,
+    /// What the strategies' terms added (last inner iteration).
+    pub extras: ExtraStats,
 }
 
 /// The episodes trained on and the per-sequence weights the algorithm needs: advantages (GRPO, RLOO), clamped
@@ -60,13 +63,15 @@ fn micro_batch_rows(n: usize, longest: usize) -> usize {
     (1..=n).rev().find(|d| n.is_multiple_of(*d) && *d <= fit).unwrap_or(1)
 }
 
-/// Applies one optimiser step (μ of them for `num_iterations > 1`) to `policy` from `input`.
+/// Applies one optimiser step (μ of them for `num_iterations > 1`) to `policy` from `input`, with the
+/// strategies' `extras` in every iteration.
 pub fn policy_update(
     policy: &mut Policy,
     reference: Option<&Policy>,
     optimizer: &mut AdamW,
     config: &TrainerConfig,
     input: &UpdateInput<'_>,
+    extras: &mut StepExtras<'_>,
 ) -> Result<UpdateStats> {
     let sequences = input.sequences;
     if sequences.is_empty() {
@@ -110,6 +115,7 @@ pub fn policy_update(
         let mut total: Option<Gradients> = None;
         let (mut loss_sum, mut kl, mut low, mut high, mut region, mut entropy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         let mut ratio = 0.0;
+        let mut snapshot_kl = 0.0;
         for (c, (batch, &(start, len))) in batches.iter().zip(&chunks).enumerate() {
             let mode = Mode::Train { dropout_seed: mix_seed(input.seed, (iteration * chunks.len() + c) as u64) };
             let stats_c = token_logprobs(&policy.model, batch, mode, true)?;
@@ -119,7 +125,7 @@ pub fn policy_update(
             let weights: Vec<f32> = input.weights[start..start + len].iter().map(|w| *w as f32).collect();
             let weights = Tensor::from_vec(weights, len, &device)?;
             let reference = reference_logp.get(c);
-            let loss = match config.algorithm {
+            let mut loss = match config.algorithm {
                 Algorithm::AStarPo => {
                     let reference = reference.unwrap_or(&old_logp[c]);
                     let loss =
@@ -143,6 +149,10 @@ pub fn policy_update(
                 }
             };
             loss_sum += f64::from(loss.0.to_dtype(DType::F32)?.to_scalar::<f32>()?);
+            if let Some((term, value)) = extras.snapshot_loss(&stats_c.logprobs, batch, active as f64)? {
+                loss.0 = (loss.0 + term)?;
+                snapshot_kl += value;
+            }
             kl += loss.1;
             low += loss.2;
             high += loss.3;
@@ -159,6 +169,9 @@ pub fn policy_update(
             }
         }
         let Some(mut grads) = total else { break };
+        let extra_seed = mix_seed(input.seed, (iterations * chunks.len() + iteration) as u64);
+        let sft_loss = extras.finish_gradients(&mut grads, &policy.model, policy.pad_id, extra_seed)?;
+        stats.extras = ExtraStats { sft_loss, snapshot_kl };
         let n = chunks.len() as f64;
         stats.grad_norm = match config.max_grad_norm {
             Some(max) => grads.clip_global_norm(max)?,

@@ -7,7 +7,8 @@
 mod retain_trainer {
     pub mod common;
     mod learning;
-    mod resume;
+    pub mod resume;
     mod rollouts;
     pub mod run_dir;
+    mod strategies;
 }

@@ -1,6 +1,7 @@
-//! Builds the real built-in plugin libraries from this workspace, and a small workspace of deliberately broken
-//! plugins, into one dedicated target directory (shared, so abi_stable is compiled once). Runs once per test
-//! binary; every test that needs a library calls [`libraries`].
+//! Builds the real built-in plugin libraries from this workspace, the example user plugin of
+//! `examples/custom_plugin`, and a small workspace of deliberately broken plugins, into one dedicated target
+//! directory (shared, so abi_stable is compiled once). Runs once per test binary; every test that needs a library
+//! calls [`libraries`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,7 +27,16 @@ impl Libraries {
     }
 }
 
-pub const BUILTINS: [&str; 5] = ["sequential", "task_success", "partial_progress", "composite", "failure_taxonomy"];
+pub const BUILTINS: [&str; 8] =
+    ["sequential", "task_success", "partial_progress", "composite", "failure_taxonomy", "replay", "ewc", "kl_previous"];
+
+/// The built-ins that export a strategy (the others export a reward).
+pub const BUILTIN_STRATEGIES: [&str; 4] = ["sequential", "replay", "ewc", "kl_previous"];
+
+/// The example user plugin in `examples/custom_plugin`: its package and the library name it builds.
+pub const EXAMPLE_PACKAGE: &str = "retain-example-layer-freeze";
+/// The library name of [`EXAMPLE_PACKAGE`] (strategy `layer_freeze`).
+pub const EXAMPLE_LIB: &str = "retain_plugin_layer_freeze";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
@@ -96,6 +106,7 @@ fn build_all() -> Libraries {
         args.push("-p");
         args.push(p);
     }
+    args.extend(["-p", EXAMPLE_PACKAGE]);
     cargo(&args, &target, &root);
 
     let broken = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("broken-plugins");

@@ -1,6 +1,6 @@
 //! Every built-in plugin, loaded from the real shared library this workspace builds.
 
-use super::build::{BUILTINS, libraries};
+use super::build::{BUILTIN_STRATEGIES, BUILTINS, libraries};
 use retain_config::PluginSpec;
 use retain_plugin_api::contract::BatchItem;
 use retain_plugin_api::{Context, TensorView, TensorViewMut};
@@ -51,7 +51,7 @@ fn inspect_describes_every_builtin() {
         assert_eq!(report.exports.len(), 1, "{name}");
         let export = &report.exports[0];
         assert_eq!(export.name, name);
-        assert_eq!(export.kind, if name == "sequential" { "strategy" } else { "reward" });
+        assert_eq!(export.kind, if BUILTIN_STRATEGIES.contains(&name) { "strategy" } else { "reward" }, "{name}");
         assert!(export.config_schema.is_object(), "{name}: {}", export.config_schema);
     }
 }

@@ -28,6 +28,12 @@ pub fn plugin_dir() -> &'static Path {
                 "retain-plugin-sequential",
                 "-p",
                 "retain-plugin-task-success",
+                "-p",
+                "retain-plugin-replay",
+                "-p",
+                "retain-plugin-ewc",
+                "-p",
+                "retain-plugin-kl-previous",
             ])
             .env("CARGO_TARGET_DIR", &target)
             .current_dir(root)
@@ -38,15 +44,15 @@ pub fn plugin_dir() -> &'static Path {
     })
 }
 
-fn builtin(name: &str) -> PluginSpec {
+/// The built-in plugin `name` with its default configuration, from the libraries built for these tests.
+pub fn builtin(name: &str) -> PluginSpec {
+    builtin_with(name, serde_json::json!({}))
+}
+
+/// The built-in plugin `name` with `config`.
+pub fn builtin_with(name: &str, config: serde_json::Value) -> PluginSpec {
     let file = format!("{}retain_plugin_{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
-    PluginSpec {
-        name: name.to_owned(),
-        path: Some(plugin_dir().join(file)),
-        priority: 0,
-        weight: 1.0,
-        config: serde_json::json!({}),
-    }
+    PluginSpec { name: name.to_owned(), path: Some(plugin_dir().join(file)), priority: 0, weight: 1.0, config }
 }
 
 /// A model small enough for debug-profile tests.

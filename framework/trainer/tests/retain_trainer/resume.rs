@@ -10,7 +10,8 @@ use retain_trainer::{RunOptions, Silent, resume, run, run_or_resume, run_with};
 use super::common::small_config;
 use super::run_dir::metrics_without_timings;
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a directory tree (a checkpoint into a fresh run directory).
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

@@ -3,6 +3,7 @@
 
 use retain_config::{Algorithm, Domain, TrainerConfig};
 use retain_model::{AdamW, AdamWConfig, SamplingConfig};
+use retain_trainer::extras::StepExtras;
 use retain_trainer::update::{UpdateInput, policy_update};
 use retain_trainer::{EpisodeSpec, RolloutLimits, run_episodes};
 
@@ -51,7 +52,9 @@ fn an_on_policy_update_has_ratio_one_and_clips_nothing() {
     let before: std::collections::BTreeMap<String, candle_core::Tensor> =
         policy.model.merged_tensors().unwrap().into_iter().map(|(k, v)| (k, v.copy().unwrap())).collect();
     let input = UpdateInput { sequences: &refs, weights: &[1.0, -1.0, 0.5, -0.5], learning_rate: 1e-3, seed: 1 };
-    let stats = policy_update(&mut policy, Some(&reference), &mut optimizer, &config, &input).unwrap();
+    let stats =
+        policy_update(&mut policy, Some(&reference), &mut optimizer, &config, &input, &mut StepExtras::default())
+            .unwrap();
     assert_eq!(stats.ratio_mean, 1.0);
     assert_eq!((stats.clip_low, stats.clip_high, stats.clip_region), (0.0, 0.0, 0.0));
     // Before the step the policy equals its reference, so the KL estimate is 0 (up to the Train/Infer kernels).

@@ -88,7 +88,7 @@ fn a_cumulative_curriculum_trains_each_stage_on_every_domain_so_far() {
 }
 
 #[test]
-fn an_occupied_run_directory_and_an_unsupported_strategy_are_refused() {
+fn an_occupied_run_directory_and_a_missing_strategy_are_refused() {
     let out = tempfile::tempdir().unwrap();
     let config = small_config(out.path(), "taken", &[Domain::Telecom]);
     std::fs::create_dir_all(out.path().join("taken")).unwrap();
@@ -98,7 +98,9 @@ fn an_occupied_run_directory_and_an_unsupported_strategy_are_refused() {
     assert_eq!(std::fs::read_to_string(out.path().join("taken/metrics.jsonl")).unwrap(), "keep me\n");
 
     let mut config = small_config(out.path(), "fresh", &[Domain::Telecom]);
-    config.plugins.strategies[0].name = "ewc".to_owned();
+    config.plugins.strategies[0].name = "no_such_strategy".to_owned();
+    config.plugins.strategies[0].path = None;
     let err = run(&config, &mut Silent).unwrap_err().to_string();
-    assert!(err.contains("`ewc`") && err.contains("sequential"), "{err}");
+    assert!(err.contains("no_such_strategy"), "{err}");
+    assert!(!out.path().join("fresh").exists(), "a refused run must not leave a run directory");
 }

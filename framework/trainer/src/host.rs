@@ -1,0 +1,276 @@
+//! The services the trainer offers plugins ([`HostServices`]): training tasks and stored trajectories of the
+//! domains reached so far, the Fisher diagonal at the current weights, policy snapshots, and plugin metrics.
+//!
+//! The trainer calls plugin hooks synchronously, and plugins call back into these services from inside a hook,
+//! so the services own what they hand out: the trajectory buffers (the trainer appends through them), the
+//! snapshots, a shallow clone of the policy network (it shares the trainer's variables, so it always sees the
+//! current weights), and the metrics waiting for the next metrics line. Randomness is a pure function of
+//! (run seed, global step, call number within the step), so a resumed run answers every request identically.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+
+use retain_buffers::{BufferReader, RecordFilter, SampleStrategy, StoredRecord, sample};
+use retain_model::Qwen2;
+use retain_model::mode::mix_seed;
+use retain_plugin_api::OwnedTensor;
+use retain_plugin_host::HostServices;
+use retain_plugin_host::pipeline::RewardBreakdown;
+
+use crate::encode::Encoded;
+use crate::error::{Result, TrainerError};
+use crate::fisher::fisher_diagonal;
+use crate::policy::frozen_model;
+use crate::rollout::Rollout;
+use crate::trajectories::TrajectoryStore;
+
+/// One domain's training tasks in the plugin contract's JSON (τ²'s task schema).
+#[derive(Debug, Clone)]
+pub struct DomainTasks {
+    /// Domain name.
+    pub domain: String,
+    /// Its training tasks, in the run's order.
+    pub tasks: Vec<Value>,
+}
+
+/// The trainer's side of the plugin services.
+#[derive(Debug)]
+pub struct TrainerServices {
+    seed: u64,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    tasks: Vec<DomainTasks>,
+    /// Plugins may reach domains `0..=reached` of the task order (never a domain not trained yet).
+    reached: usize,
+    global_step: u64,
+    calls: u64,
+    model: Option<(Qwen2, u32)>,
+    snapshots: BTreeMap<String, Qwen2>,
+    metrics: Vec<(String, f64)>,
+    trajectories: TrajectoryStore,
+}
+
+impl TrainerServices {
+    /// Services of the run in `run_dir`, seeded with `seed`; tasks and the model are attached once loaded.
+    pub fn new(run_dir: &Path, seed: u64) -> Self {
+        TrainerServices {
+            seed,
+            state: Mutex::new(State {
+                tasks: Vec::new(),
+                reached: 0,
+                global_step: 0,
+                calls: 0,
+                model: None,
+                snapshots: BTreeMap::new(),
+                metrics: Vec::new(),
+                trajectories: TrajectoryStore::new(run_dir),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The training tasks of every domain, in task order.
+    pub fn set_tasks(&self, tasks: Vec<DomainTasks>) {
+        self.lock().tasks = tasks;
+    }
+
+    /// The policy network (a shallow clone sharing the trainer's variables) and its padding id.
+    pub fn set_model(&self, model: Qwen2, pad_id: u32) {
+        self.lock().model = Some((model, pad_id));
+    }
+
+    /// Replaces the trajectory store (on resume, with the checkpoint's buffers).
+    pub fn set_trajectories(&self, store: TrajectoryStore) {
+        self.lock().trajectories = store;
+    }
+
+    /// A new optimiser step (or hook call outside steps) begins at `global_step` while training domain `reached`:
+    /// requests are numbered from zero again, so their randomness depends on the step only.
+    pub fn begin(&self, reached: usize, global_step: u64) {
+        let mut state = self.lock();
+        state.reached = reached;
+        state.global_step = global_step;
+        state.calls = 0;
+    }
+
+    /// Appends a step's rollouts to their domains' buffers.
+    pub fn append_trajectories(
+        &self,
+        rollouts: &[Rollout],
+        rewards: &[RewardBreakdown],
+        global_step: u64,
+        group: usize,
+    ) -> Result<()> {
+        self.lock().trajectories.append(rollouts, rewards, global_step, group)
+    }
+
+    /// Syncs every buffer and returns `(domain, file)` pairs for a checkpoint.
+    pub fn flush_trajectories(&self) -> Result<Vec<(String, PathBuf)>> {
+        self.lock().trajectories.flush()
+    }
+
+    /// Finishes the buffers at the end of a run: `(bytes, records)`.
+    pub fn finish_trajectories(&self) -> Result<(u64, u64)> {
+        self.lock().trajectories.finish()
+    }
+
+    /// Metrics plugins logged since the last call, as `(<plugin>/<name>, value)` in logging order.
+    pub fn take_metrics(&self) -> Vec<(String, f64)> {
+        std::mem::take(&mut self.lock().metrics)
+    }
+
+    /// The snapshot called `name`, if a plugin took one (a shallow clone; snapshots are never updated).
+    pub fn snapshot(&self, name: &str) -> Option<Qwen2> {
+        self.lock().snapshots.get(name).cloned()
+    }
+
+    /// Every snapshot, by name (for checkpoints).
+    pub fn snapshots(&self) -> BTreeMap<String, Qwen2> {
+        self.lock().snapshots.clone()
+    }
+
+    /// Restores a snapshot from a checkpoint.
+    pub fn insert_snapshot(&self, name: &str, model: Qwen2) {
+        self.lock().snapshots.insert(name.to_owned(), model);
+    }
+
+    fn next_seed(state: &mut State, seed: u64) -> u64 {
+        state.calls += 1;
+        mix_seed(mix_seed(seed, state.global_step), state.calls)
+    }
+
+    /// The index of `domain` in the task order, if plugins may reach it now.
+    fn reachable(state: &State, plugin: &str, domain: &str) -> std::result::Result<usize, String> {
+        let index = state.tasks.iter().position(|d| d.domain == domain).ok_or_else(|| {
+            let names: Vec<&str> = state.tasks.iter().map(|d| d.domain.as_str()).collect();
+            format!(
+                "`{plugin}` asked for domain `{domain}`, which is not in this run (task order: {})",
+                names.join(", ")
+            )
+        })?;
+        if index > state.reached {
+            return Err(format!(
+                "`{plugin}` asked for domain `{domain}`, which the run has not reached yet; plugins only see domains \
+                 already trained or being trained"
+            ));
+        }
+        Ok(index)
+    }
+}
+
+fn count_of(query: &Value) -> std::result::Result<usize, String> {
+    query.get("count").and_then(Value::as_u64).map(|c| c as usize).ok_or_else(|| "the query has no `count`".to_owned())
+}
+
+fn domain_of(query: &Value) -> std::result::Result<&str, String> {
+    query.get("domain").and_then(Value::as_str).ok_or_else(|| "the query has no `domain`".to_owned())
+}
+
+/// A stored record in the plugin contract's trajectory shape, with the host-only fields a supervised term or a
+/// Fisher estimate needs (`token_ids`, `loss_mask`).
+fn trajectory_of(stored: StoredRecord) -> Value {
+    let record = stored.record;
+    json!({
+        "domain": record.domain,
+        "task_id": record.task_id,
+        "messages": record.messages,
+        "termination": record.termination.as_str(),
+        "reward": record.reward,
+        "success": record.success,
+        "rewards": record.reward_components,
+        "step": record.step,
+        "record_id": stored.id,
+        "token_ids": record.token_ids,
+        "loss_mask": record.loss_mask,
+    })
+}
+
+impl HostServices for TrainerServices {
+    fn sample_tasks(&self, plugin: &str, query: &Value) -> std::result::Result<Value, String> {
+        let mut state = self.lock();
+        let domain = domain_of(query)?;
+        if let Some(split) = query.get("split").and_then(Value::as_str)
+            && split != "train"
+        {
+            return Err(format!(
+                "`{plugin}` asked for `{split}` tasks; plugins are only given training tasks (test tasks measure \
+                 forgetting and must stay unseen)"
+            ));
+        }
+        let index = Self::reachable(&state, plugin, domain)?;
+        let count = count_of(query)?;
+        let seed = Self::next_seed(&mut state, self.seed);
+        let pool = &state.tasks[index].tasks;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let chosen = rand::seq::index::sample(&mut rng, pool.len(), count.min(pool.len()));
+        Ok(Value::Array(chosen.iter().map(|i| json!({"domain": domain, "task": pool[i]})).collect()))
+    }
+
+    fn sample_trajectories(&self, plugin: &str, query: &Value) -> std::result::Result<Value, String> {
+        let mut state = self.lock();
+        let domain = domain_of(query)?.to_owned();
+        Self::reachable(&state, plugin, &domain)?;
+        let count = count_of(query)?;
+        let min_reward = query.get("min_reward").and_then(Value::as_f64);
+        let seed = Self::next_seed(&mut state, self.seed);
+        let Some(path) = state.trajectories.flush_domain(&domain).map_err(|e| e.to_string())? else {
+            return Ok(Value::Array(Vec::new()));
+        };
+        let mut reader = BufferReader::open(&path).map_err(|e| e.to_string())?;
+        let filter = RecordFilter { min_reward, ..RecordFilter::default() };
+        let records = sample(&mut reader, count, SampleStrategy::Uniform, &filter, seed).map_err(|e| e.to_string())?;
+        Ok(Value::Array(records.into_iter().map(trajectory_of).collect()))
+    }
+
+    fn fisher_diagonal(&self, plugin: &str, trajectories: &Value) -> std::result::Result<Vec<OwnedTensor>, String> {
+        let mut state = self.lock();
+        let seed = Self::next_seed(&mut state, self.seed);
+        let (model, pad_id) = state.model.as_ref().ok_or_else(|| format!("no policy is loaded yet for `{plugin}`"))?;
+        let items = trajectories.as_array().ok_or("fisher_diagonal expects a JSON array of trajectories")?;
+        let vocab = model.config().vocab_size;
+        let sequences = items
+            .iter()
+            .map(|t| Encoded::from_trajectory_json(t, vocab))
+            .collect::<std::result::Result<Vec<_>, String>>()?;
+        let fisher = fisher_diagonal(model, *pad_id, &sequences, seed).map_err(|e| e.to_string())?;
+        fisher
+            .into_iter()
+            .map(|(name, tensor)| {
+                let shape: Vec<u64> = tensor.dims().iter().map(|&d| d as u64).collect();
+                let data = tensor.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(|e| e.to_string())?;
+                Ok(OwnedTensor { name: name.into(), shape: shape.into(), data: data.into() })
+            })
+            .collect()
+    }
+
+    fn snapshot_policy(&self, plugin: &str, name: &str) -> std::result::Result<(), String> {
+        let mut state = self.lock();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(format!("`{plugin}`: snapshot name `{name}` must be non-empty ASCII letters, digits, _ or -"));
+        }
+        let (model, _) = state.model.as_ref().ok_or_else(|| format!("no policy is loaded yet for `{plugin}`"))?;
+        let frozen = frozen_model(model, Path::new(&format!("<snapshot {name}>"))).map_err(|e| e.to_string())?;
+        state.snapshots.insert(name.to_owned(), frozen);
+        Ok(())
+    }
+
+    fn log_metric(&self, plugin: &str, name: &str, value: f64) {
+        self.lock().metrics.push((format!("{plugin}/{name}"), value));
+    }
+}
+
+/// Turns a plugin's answer into a trainer error naming the plugin.
+pub fn plugin_output_error(plugin: &str, hook: &str, message: impl Into<String>) -> TrainerError {
+    TrainerError::PluginOutput { plugin: plugin.to_owned(), hook: hook.to_owned(), message: message.into() }
+}

@@ -1,0 +1,221 @@
+//! The run's continual-learning strategies (`plugins.strategies`), called in (priority, name) order at the hooks
+//! of the plugin contract. This module is the only place that turns trainer values into what crosses the plugin
+//! boundary: parameters and gradients as named `f32` copies, batches as [`BatchItem`]s, plugin states as bytes.
+//!
+//! With no strategy configured every hook returns at once, and no parameter is copied.
+
+use std::collections::BTreeMap;
+
+use candle_core::Tensor;
+use serde_json::Value;
+
+use retain_checkpoint::Checkpoint;
+use retain_model::{Gradients, Qwen2};
+use retain_plugin_api::contract::{BatchItem, LossTerm};
+use retain_plugin_api::{Context, TensorView, TensorViewMut};
+use retain_plugin_host::StrategyPlugin;
+
+use crate::error::{Result, TrainerError};
+
+/// Copies of named tensors with the shapes plugins see (`u64` dimensions).
+struct NamedCopies {
+    names: Vec<String>,
+    shapes: Vec<Vec<u64>>,
+    data: Vec<Vec<f32>>,
+}
+
+impl NamedCopies {
+    fn of<'t>(tensors: impl Iterator<Item = (&'t String, &'t Tensor)>) -> Result<Self> {
+        let mut copies = NamedCopies { names: Vec::new(), shapes: Vec::new(), data: Vec::new() };
+        for (name, tensor) in tensors {
+            copies.names.push(name.clone());
+            copies.shapes.push(tensor.dims().iter().map(|&d| d as u64).collect());
+            copies.data.push(tensor.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(copies)
+    }
+
+    fn parameters(model: &Qwen2) -> Result<Self> {
+        let tensors: Vec<(&String, &Tensor)> = model.trainable().iter().map(|(n, v)| (n, v.as_tensor())).collect();
+        Self::of(tensors.into_iter())
+    }
+
+    fn views(&self) -> Vec<TensorView<'_>> {
+        (0..self.names.len()).map(|i| TensorView::new(&self.names[i], &self.shapes[i], &self.data[i])).collect()
+    }
+}
+
+/// A strategy's saved state, as a checkpoint holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedStrategy {
+    /// The plugin's name.
+    pub name: String,
+    /// What `save_state` returned (`None` when it returned nothing).
+    pub state: Option<Vec<u8>>,
+    /// The plugin's random stream.
+    pub rng: u64,
+}
+
+/// The strategies of a run, in call order.
+#[derive(Debug)]
+pub struct Strategies {
+    plugins: Vec<StrategyPlugin>,
+}
+
+impl Strategies {
+    /// Strategies already loaded, in call order.
+    pub fn new(plugins: Vec<StrategyPlugin>) -> Self {
+        Strategies { plugins }
+    }
+
+    /// Whether no strategy is configured.
+    pub fn is_empty(&self) -> bool {
+        self.plugins.is_empty()
+    }
+
+    /// Training on `ctx.domain` starts or resumes.
+    pub fn before_task(&mut self, ctx: &Context<'_>) -> Result<()> {
+        for plugin in &mut self.plugins {
+            plugin.before_task(ctx)?;
+        }
+        Ok(())
+    }
+
+    /// The batch after every strategy's `augment_batch`, each seeing the previous one's output. `resolve` maps an
+    /// item back to what the trainer runs, or says why it cannot (the error then names the plugin).
+    pub fn augment_batch<T>(
+        &mut self,
+        ctx: &Context<'_>,
+        batch: Vec<BatchItem>,
+        resolve: &dyn Fn(&BatchItem) -> std::result::Result<T, String>,
+    ) -> Result<Vec<T>> {
+        let mut batch = batch;
+        for plugin in &mut self.plugins {
+            let out = plugin.augment_batch(ctx, &batch)?;
+            let problem = if out.is_empty() {
+                Some("returned an empty batch; return None to keep it, or at least one task".to_owned())
+            } else {
+                out.iter().find_map(|item| resolve(item).err())
+            };
+            if let Some(message) = problem {
+                return Err(TrainerError::PluginOutput {
+                    plugin: plugin.name().to_owned(),
+                    hook: "augment_batch".to_owned(),
+                    message,
+                });
+            }
+            batch = out;
+        }
+        batch
+            .iter()
+            .map(resolve)
+            .collect::<std::result::Result<Vec<T>, String>>()
+            .map_err(|m| TrainerError::Config(format!("internal: the trainer's own batch does not resolve: {m}")))
+    }
+
+    /// Every strategy's loss terms, with the name of the plugin that asked for each.
+    pub fn loss_terms(&mut self, ctx: &Context<'_>, model: &Qwen2) -> Result<Vec<(String, LossTerm)>> {
+        if self.plugins.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = NamedCopies::parameters(model)?;
+        let views = params.views();
+        let mut terms = Vec::new();
+        for plugin in &mut self.plugins {
+            let name = plugin.name().to_owned();
+            terms.extend(plugin.loss_terms(ctx, &views)?.into_iter().map(|t| (name.clone(), t)));
+        }
+        Ok(terms)
+    }
+
+    /// Lets every strategy edit `grads` in place (names and shapes are the model's trainable parameters).
+    pub fn adjust_gradients(&mut self, ctx: &Context<'_>, model: &Qwen2, grads: &mut Gradients) -> Result<()> {
+        if self.plugins.is_empty() {
+            return Ok(());
+        }
+        let params = NamedCopies::parameters(model)?;
+        let views = params.views();
+        let mut edited = NamedCopies::of(params.names.iter().filter_map(|n| grads.get(n).map(|g| (n, g))))?;
+        if edited.names != params.names {
+            return Err(TrainerError::Config(
+                "internal: the gradients do not cover every trainable parameter, so strategies cannot edit them"
+                    .to_owned(),
+            ));
+        }
+        {
+            let NamedCopies { names, shapes, data } = &mut edited;
+            let mut views_mut: Vec<TensorViewMut<'_>> = names
+                .iter()
+                .zip(shapes.iter())
+                .zip(data.iter_mut())
+                .map(|((name, shape), data)| TensorViewMut::new(name, shape, data))
+                .collect();
+            for plugin in &mut self.plugins {
+                plugin.adjust_gradients(ctx, &views, &mut views_mut)?;
+            }
+        }
+        for ((name, shape), data) in edited.names.into_iter().zip(edited.shapes).zip(edited.data) {
+            let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+            let device = model.device();
+            grads.insert(name, Tensor::from_vec(data, dims, device)?);
+        }
+        Ok(())
+    }
+
+    /// After an optimiser step, with its metrics.
+    pub fn after_step(&mut self, ctx: &Context<'_>, metrics: &Value) -> Result<()> {
+        for plugin in &mut self.plugins {
+            plugin.after_step(ctx, metrics)?;
+        }
+        Ok(())
+    }
+
+    /// After an evaluation, with its results.
+    pub fn after_evaluation(&mut self, ctx: &Context<'_>, results: &Value) -> Result<()> {
+        for plugin in &mut self.plugins {
+            plugin.after_evaluation(ctx, results)?;
+        }
+        Ok(())
+    }
+
+    /// A domain is finished; `model` holds its final weights.
+    pub fn after_task(&mut self, ctx: &Context<'_>, model: &Qwen2) -> Result<()> {
+        if self.plugins.is_empty() {
+            return Ok(());
+        }
+        let params = NamedCopies::parameters(model)?;
+        let views = params.views();
+        for plugin in &mut self.plugins {
+            plugin.after_task(ctx, &views)?;
+        }
+        Ok(())
+    }
+
+    /// Every strategy's state and random stream, for a checkpoint.
+    pub fn save(&mut self) -> Result<Vec<SavedStrategy>> {
+        self.plugins
+            .iter_mut()
+            .map(|plugin| {
+                let state = plugin.save_state()?;
+                Ok(SavedStrategy {
+                    name: plugin.name().to_owned(),
+                    state: (!state.is_empty()).then_some(state),
+                    rng: plugin.rng_state(),
+                })
+            })
+            .collect()
+    }
+
+    /// Restores every strategy's state from `checkpoint` and its random stream from `rngs` (by plugin name).
+    pub fn restore(&mut self, checkpoint: &Checkpoint, rngs: &BTreeMap<String, u64>) -> Result<()> {
+        for plugin in &mut self.plugins {
+            if let Some(state) = checkpoint.plugin_state(plugin.name())? {
+                plugin.load_state(&state)?;
+            }
+            if let Some(&rng) = rngs.get(plugin.name()) {
+                plugin.set_rng_state(rng);
+            }
+        }
+        Ok(())
+    }
+}
