@@ -87,6 +87,12 @@ pub struct TinyModelConfig {
     /// token. Off by default: measured on the quickstart model, it did not make test-split ids (whose tokens never
     /// occur in training) any easier to copy.
     pub entity_tokens: bool,
+    /// Split digits one by one in the tokenizer (as Qwen2 does), so numbers in ids are copied digit by digit instead
+    /// of becoming memorised multi-digit tokens.
+    pub split_digits: bool,
+    /// A BPE merge is learned only when its pair occurs at least this often in the corpus; raising it keeps rare
+    /// strings (ids of individual training tasks) from becoming tokens of their own.
+    pub tokenizer_min_frequency: u64,
 }
 
 impl Default for TinyModelConfig {
@@ -102,6 +108,8 @@ impl Default for TinyModelConfig {
             rope_theta: 1_000_000.0,
             tie_word_embeddings: true,
             entity_tokens: false,
+            split_digits: false,
+            tokenizer_min_frequency: 2,
         }
     }
 }

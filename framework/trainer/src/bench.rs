@@ -89,7 +89,7 @@ fn run(config: &GrpoBenchConfig, threads: usize) -> Result<GrpoStepBench> {
     )?;
     let corpus: Vec<String> = demonstrations(&data.env, &data.train, data.style)?.iter().map(|d| d.text()).collect();
     let tiny = TinyModelConfig::default();
-    let tokenizer = train_tokenizer(&corpus, tiny.vocab_size, &data.env.entity_ids())?;
+    let tokenizer = train_tokenizer(&corpus, &tiny, &data.env.entity_ids())?;
     let mut policy = Policy::tiny(&tiny, tokenizer, config.seed, None)?;
     let reference = policy.frozen_copy()?;
     let mut prompts = Vec::with_capacity(config.prompts);

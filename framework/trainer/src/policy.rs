@@ -41,13 +41,15 @@ pub fn frozen_model(model: &Qwen2, origin: &Path) -> Result<Qwen2> {
     Ok(Qwen2::from_tensors(model.config().clone(), &tensors, model.device(), origin)?)
 }
 
-/// Trains the byte-level BPE of the tiny default on `texts` (the run's demonstrations): `vocab_size` learned
-/// tokens, plus `whole_tokens` (entity ids) each registered as one token.
-pub fn train_tokenizer(texts: &[String], vocab_size: usize, whole_tokens: &[String]) -> Result<Tokenizer> {
+/// Trains the byte-level BPE of the tiny default on `texts` (the run's demonstrations): up to `config.vocab_size`
+/// learned tokens (merges rarer than `config.tokenizer_min_frequency` are not learned), plus `whole_tokens`
+/// (entity ids) each registered as one token.
+pub fn train_tokenizer(texts: &[String], config: &TinyModelConfig, whole_tokens: &[String]) -> Result<Tokenizer> {
     let config = TokenizerTrainConfig {
-        vocab_size: vocab_size + whole_tokens.len(),
+        vocab_size: config.vocab_size + whole_tokens.len(),
+        min_frequency: config.tokenizer_min_frequency,
+        split_digits: config.split_digits,
         extra_tokens: whole_tokens.to_vec(),
-        ..TokenizerTrainConfig::default()
     };
     Ok(Tokenizer::train(texts, &config)?)
 }

@@ -317,7 +317,7 @@ impl<'c> Trainer<'c> {
                 } else {
                     Vec::new()
                 };
-                let tokenizer = train_tokenizer(&corpus, config.model.tiny.vocab_size, &ids)?;
+                let tokenizer = train_tokenizer(&corpus, &config.model.tiny, &ids)?;
                 Policy::tiny(
                     &config.model.tiny,
                     tokenizer,

@@ -96,6 +96,48 @@ impl FailureMode {
         }
     }
 
+    /// A one-line definition of the mode in terms of behaviour (not of the detector's rule), as the LLM judge is
+    /// told it: the judge looks for the mode itself, the detector only for its clearest trace.
+    pub fn description(self) -> &'static str {
+        match self {
+            FailureMode::DisobeySpecification => {
+                "the agent breaks its instructions, the domain policy or the required protocol"
+            }
+            FailureMode::StepRepetition => {
+                "the agent needlessly repeats a step it already completed (the same successful tool call with the \
+                 same arguments, or the same message again)"
+            }
+            FailureMode::UnawareOfTermination => {
+                "the agent does not recognise that the task is done or cannot progress, and keeps going until the \
+                 step or error limit ends the episode"
+            }
+            FailureMode::InformationWithholding => {
+                "the agent obtained information the user needed (e.g. from a tool result) but never told the user"
+            }
+            FailureMode::IgnoredToolError => {
+                "the agent ignores an error returned by a tool, e.g. repeats the identical failed call unchanged"
+            }
+            FailureMode::ReasoningActionMismatch => {
+                "what the agent says it will do differs from what it does (its text announces one action, its tool \
+                 calls do another)"
+            }
+            FailureMode::PrematureTermination => {
+                "the conversation ends before the task is done: an action the request requires was never attempted"
+            }
+            FailureMode::NoVerification => {
+                "the agent changes data (a write tool) without first checking the relevant facts with a lookup"
+            }
+            FailureMode::IncorrectVerification => {
+                "the agent tells the user the request was carried out although its own tool results show it failed \
+                 or never happened"
+            }
+            FailureMode::HallucinatedIds => {
+                "the agent uses an identifier (user, order, reservation id, ...) that neither the user, the system \
+                 prompt nor a tool result ever gave it"
+            }
+        }
+    }
+
     /// The mode called `name`, if any.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.name() == name)

@@ -213,3 +213,5 @@ fn config_is_checked() {
     let k: TaskView = serde_json::from_value(task()).unwrap();
     assert!(reward.detect(&t, &k, &task()).is_empty());
 }
+
+mod judge_http;

@@ -34,6 +34,8 @@ pub fn plugin_dir() -> &'static Path {
                 "retain-plugin-ewc",
                 "-p",
                 "retain-plugin-kl-previous",
+                "-p",
+                "retain-example-layer-freeze",
             ])
             .env("CARGO_TARGET_DIR", &target)
             .current_dir(root)
@@ -106,7 +108,7 @@ pub fn domains_and_policy() -> (Vec<DomainData>, Policy) {
     }
     ids.sort();
     ids.dedup();
-    let tokenizer = train_tokenizer(&corpus, 1024, &ids).unwrap();
+    let tokenizer = train_tokenizer(&corpus, &tiny_model(), &ids).unwrap();
     let policy = Policy::tiny(&tiny_model(), tokenizer, 9, None).unwrap();
     (domains, policy)
 }

@@ -1,6 +1,7 @@
-//! Continual-learning strategies in real runs: the built-in `replay`, `ewc` and `kl_previous` libraries act on
-//! the training batches, gradients and loss, keep their state in checkpoints, and a run resumed from any
-//! checkpoint reproduces the uninterrupted one. The host services refuse what plugins must not see.
+//! Continual-learning strategies in real runs: the built-in `replay`, `ewc` and `kl_previous` libraries and the
+//! user-style `examples/custom_plugin` (`layer_freeze`) act on the training batches, gradients and loss, keep
+//! their state in checkpoints, and a run resumed from any checkpoint reproduces the uninterrupted one. The host
+//! services refuse what plugins must not see.
 
 use std::path::Path;
 
@@ -24,6 +25,7 @@ fn config(out: &Path) -> Config {
         builtin_with("replay", json!({"ratio": 0.5})),
         builtin_with("ewc", json!({"lambda": 1000.0, "fisher_samples": 4})),
         builtin_with("kl_previous", json!({"coef": 0.1})),
+        builtin_with("layer_freeze", json!({"from_domain": 1, "prefixes": ["model.layers.0."]})),
     ];
     config
 }
@@ -42,6 +44,7 @@ fn strategies_shape_training_keep_their_state_and_resume_exactly() {
     for line in train_steps(&metrics, "retail") {
         assert!(line.get("batch/telecom").is_none() && line.get("ewc/penalty").is_none(), "{line}");
         assert!(line.get("strategy/snapshot_kl").is_none(), "{line}");
+        assert!(line.get("layer_freeze/frozen_parameters").is_none(), "{line}");
     }
     // In the second, every step replays retail tasks (half the batch), carries the KL term to the snapshot taken
     // at the domain's start, and the EWC penalty grows once the weights leave the retail optimum.
@@ -52,6 +55,7 @@ fn strategies_shape_training_keep_their_state_and_resume_exactly() {
         assert!(line["batch/telecom"].as_u64().unwrap() >= 1, "{line}");
         assert!(line["strategy/snapshot_kl"].as_f64().unwrap() >= 0.0, "{line}");
         assert!(line["ewc/penalty"].as_f64().is_some(), "{line}");
+        assert!(line["layer_freeze/frozen_parameters"].as_f64().unwrap() > 0.0, "{line}");
     }
     assert!(second.last().unwrap()["ewc/penalty"].as_f64().unwrap() > 0.0);
 
