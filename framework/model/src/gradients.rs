@@ -66,6 +66,17 @@ impl Gradients {
         Ok(())
     }
 
+    /// Adds `self` into `total`, or makes it the total when there is none yet (summing micro-batches).
+    pub fn add_to(self, total: &mut Option<Gradients>) -> Result<()> {
+        match total.as_mut() {
+            Some(t) => t.accumulate(&self),
+            None => {
+                *total = Some(self);
+                Ok(())
+            }
+        }
+    }
+
     /// Multiplies every gradient by `factor`.
     pub fn scale(&mut self, factor: f64) -> Result<()> {
         for g in self.grads.values_mut() {

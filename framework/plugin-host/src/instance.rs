@@ -268,6 +268,16 @@ impl RewardPlugin {
         &self.core.library
     }
 
+    /// The state of the plugin's random stream (save it with the run's RNG state).
+    pub fn rng_state(&self) -> u64 {
+        self.core.context.rng_state()
+    }
+
+    /// Restores the plugin's random stream.
+    pub fn set_rng_state(&self, state: u64) {
+        self.core.context.set_rng_state(state)
+    }
+
     /// Scores `(trajectory JSON, task JSON)` pairs, one score per pair, in order.
     pub fn score_batch(&mut self, items: &[(&str, &str)]) -> Result<Vec<Score>, PluginHostError> {
         let (module, ptr) = (self.core.library.module, self.ptr);

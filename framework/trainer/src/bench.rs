@@ -1,25 +1,35 @@
-//! `retain bench grpo-step`: one GRPO step at the design brief's shapes — 8 prompts × 4 samples × 128 new tokens,
+//! Benchmarks behind `retain bench`. `grpo-step`: one GRPO step at the design brief's shapes — 8 prompts × 4 samples × 128 new tokens,
 //! the tiny default model (hidden 256, 4 layers, BPE 4096 + entity ids) — split into sampling and update time.
 //! The prompts are real generated airline tasks rendered with the chosen policy text; sampling ignores EOS so every
-//! completion has exactly the stated length (the shape a TRL comparison uses).
+//! completion has exactly the stated length (the shape a TRL comparison uses). [`ewc_overhead`]: what the built-in
+//! `ewc` strategy adds to an optimiser step of the tiny default model (part of `retain bench plugins`).
 
 use std::time::Instant;
 
 use serde::Serialize;
+use serde_json::{Value, json};
 
+use retain_config::PluginSpec;
 use retain_config::{Domain, PolicyText, TinyModelConfig, TrainerConfig};
 use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, demonstrations, domain_data};
 use retain_data::protocol::SegmentKind;
 use retain_data::protocol::template::GENERATION_PROMPT;
 use retain_model::mode::mix_seed;
-use retain_model::{AdamW, AdamWConfig, ComputePool, GenerationConfig, GenerationRequest, SamplingConfig, generate};
+use retain_model::{
+    AdamW, AdamWConfig, ComputePool, GenerationConfig, GenerationRequest, Gradients, InitStyle, Qwen2, Qwen2Config,
+    SamplingConfig, generate, random_model,
+};
+use retain_plugin_api::{Context, OwnedTensor, TensorView, TensorViewMut};
+use retain_plugin_host::{HostServices, StrategyPlugin};
+use std::sync::Arc;
 
 use crate::advantage::grpo;
 use crate::encode::{Encoded, encode_segments};
 use crate::error::Result;
 use crate::extras::StepExtras;
 use crate::policy::{Policy, train_tokenizer};
+use crate::strategies::Strategies;
 use crate::update::{UpdateInput, policy_update};
 
 /// Shapes and settings of the bench.
@@ -166,4 +176,91 @@ fn run(config: &GrpoBenchConfig, threads: usize) -> Result<GrpoStepBench> {
         sampled_tokens_per_second: sampled as f64 / generate_seconds.max(1e-9),
         update_tokens_per_second: total as f64 / update_seconds.max(1e-9),
     })
+}
+
+/// Host services for the EWC measurement: one stored trajectory, and a Fisher of ones for every parameter.
+struct FixedFisher {
+    shapes: Vec<(String, Vec<u64>)>,
+}
+
+impl HostServices for FixedFisher {
+    fn sample_trajectories(&self, _plugin: &str, _query: &Value) -> std::result::Result<Value, String> {
+        Ok(json!([{"domain": "airline", "task_id": "1"}]))
+    }
+
+    fn fisher_diagonal(&self, _plugin: &str, _trajectories: &Value) -> std::result::Result<Vec<OwnedTensor>, String> {
+        Ok(self
+            .shapes
+            .iter()
+            .map(|(name, shape)| OwnedTensor {
+                name: name.as_str().into(),
+                shape: shape.clone().into(),
+                data: vec![1.0f32; shape.iter().product::<u64>() as usize].into(),
+            })
+            .collect())
+    }
+}
+
+/// What [`ewc_overhead`] measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EwcOverhead {
+    /// Trainable parameters of the model.
+    pub params: usize,
+    /// Milliseconds of the plugin's penalty and gradient edit on slices the host already holds.
+    pub plugin_edit_ms: f64,
+    /// Milliseconds of the whole `adjust_gradients` hook as the trainer runs it: parameters and gradients copied
+    /// across the boundary, the edit, and the gradients written back.
+    pub with_host_copies_ms: f64,
+}
+
+/// The per-step cost of the built-in `ewc` on the tiny default model (≈5M parameters): the plugin's penalty and
+/// gradient edit on borrowed slices, and the whole per-step overhead the trainer adds with it (copying parameters
+/// and gradients across the boundary and back).
+pub fn ewc_overhead() -> Result<EwcOverhead> {
+    let ctx = Context { domain: "airline", domain_index: 0, num_domains: 3, step: 0, global_step: 0 };
+    let ctx = &ctx;
+    let model: Qwen2 = random_model(Qwen2Config::tiny(), 1, InitStyle::HuggingFace, &candle_core::Device::Cpu)?;
+    let shapes: Vec<(String, Vec<u64>)> = model
+        .trainable()
+        .iter()
+        .map(|(name, var)| (name.clone(), var.as_tensor().dims().iter().map(|&d| d as u64).collect()))
+        .collect();
+    let params: usize = shapes.iter().map(|(_, s)| s.iter().product::<u64>() as usize).sum();
+    let spec =
+        PluginSpec { name: "ewc".to_owned(), path: None, priority: 0, weight: 1.0, config: json!({"lambda": 1.0}) };
+    let plugin = StrategyPlugin::load(&spec, Arc::new(FixedFisher { shapes: shapes.clone() }), 0)?;
+    let mut strategies = Strategies::new(vec![plugin]);
+    strategies.after_task(ctx, &model)?;
+    let first = model.trainable().values().next().map(|v| v.as_tensor().sum_all()).transpose()?;
+    let mut grads = match first {
+        Some(loss) => Gradients::from_loss(&loss, model.trainable())?,
+        None => Gradients::default(),
+    };
+    let later = Context { domain_index: 1, ..*ctx };
+    const STEPS: u32 = 10;
+    let start = Instant::now();
+    for _ in 0..STEPS {
+        strategies.adjust_gradients(&later, &model, &mut grads)?;
+    }
+    let with_host_copies_ms = start.elapsed().as_secs_f64() * 1e3 / f64::from(STEPS);
+
+    // The plugin alone, on slices the host already holds.
+    let mut plugin = StrategyPlugin::load(&spec, Arc::new(FixedFisher { shapes: shapes.clone() }), 0)?;
+    let values: Vec<Vec<f32>> = shapes.iter().map(|(_, s)| vec![0.5f32; s.iter().product::<u64>() as usize]).collect();
+    let mut grad_values = values.clone();
+    {
+        let views: Vec<TensorView<'_>> =
+            shapes.iter().zip(&values).map(|((n, s), v)| TensorView::new(n, s, v)).collect();
+        plugin.after_task(ctx, &views)?;
+    }
+    let start = Instant::now();
+    for _ in 0..STEPS {
+        let views: Vec<TensorView<'_>> =
+            shapes.iter().zip(&values).map(|((n, s), v)| TensorView::new(n, s, v)).collect();
+        let mut grad_views: Vec<TensorViewMut<'_>> =
+            shapes.iter().zip(grad_values.iter_mut()).map(|((n, s), g)| TensorViewMut::new(n, s, g)).collect();
+        plugin.adjust_gradients(&later, &views, &mut grad_views)?;
+    }
+    let plugin_edit_ms = start.elapsed().as_secs_f64() * 1e3 / f64::from(STEPS);
+    Ok(EwcOverhead { params, plugin_edit_ms, with_host_copies_ms })
 }

@@ -39,12 +39,14 @@ impl Encoded {
     }
 
     /// The tokens of a trajectory in the plugin contract's JSON, as the host's `sample_trajectories` returns it
-    /// (`token_ids`, and `loss_mask` as booleans or numbers). Plugins pass such trajectories back for a
-    /// supervised term or a Fisher estimate; a trajectory without tokens is an error naming what is missing, since
-    /// re-tokenising messages would break the token-in/token-out rule.
+    /// (`token_ids`, and `loss_mask` as booleans or 0/1). Plugins pass such trajectories back for a supervised term
+    /// or a Fisher estimate; anything else is an error saying what is wrong — a trajectory without tokens (messages
+    /// are never re-tokenised, token-in/token-out), ids outside the vocabulary, mask values other than 0 and 1, or a
+    /// length outside 2..=`max_len`.
     pub fn from_trajectory_json(
         trajectory: &serde_json::Value,
         vocab_size: usize,
+        max_len: usize,
     ) -> std::result::Result<Self, String> {
         let label = || {
             let domain = trajectory.get("domain").and_then(|d| d.as_str()).unwrap_or("?");
@@ -62,6 +64,9 @@ impl Encoded {
         if ids.len() != mask.len() {
             return Err(format!("{}: {} token ids but {} loss-mask values", label(), ids.len(), mask.len()));
         }
+        if ids.len() < 2 || ids.len() > max_len {
+            return Err(format!("{}: {} tokens; a trajectory needs 2 to {max_len} tokens", label(), ids.len()));
+        }
         let ids = ids
             .iter()
             .map(|v| match v.as_u64() {
@@ -69,14 +74,16 @@ impl Encoded {
                 _ => Err(format!("{}: token id {v} is not in the policy's vocabulary of {vocab_size}", label())),
             })
             .collect::<std::result::Result<Vec<u32>, String>>()?;
-        let loss_mask = mask
+        let mut loss_mask = mask
             .iter()
-            .map(|v| match (v.as_bool(), v.as_f64()) {
+            .map(|v| match (v.as_bool(), v.as_u64()) {
                 (Some(b), _) => Ok(if b { 1.0 } else { 0.0 }),
-                (None, Some(x)) => Ok(x as f32),
-                _ => Err(format!("{}: loss-mask value {v} is neither a boolean nor a number", label())),
+                (None, Some(x @ (0 | 1))) => Ok(x as f32),
+                _ => Err(format!("{}: loss-mask value {v} is neither a boolean nor 0 or 1", label())),
             })
             .collect::<std::result::Result<Vec<f32>, String>>()?;
+        // The first token has no prefix to be predicted from, so it is never trained on.
+        loss_mask[0] = 0.0;
         Ok(Encoded { ids, loss_mask })
     }
 }

@@ -39,6 +39,9 @@ pub enum TrainerError {
         /// What is wrong.
         message: String,
     },
+    /// An invariant of the trainer itself was broken (a bug in retain, not in the input).
+    #[error("internal error (please report it): {0}")]
+    Internal(String),
     /// A tensor operation failed.
     #[error(transparent)]
     Tensor(#[from] candle_core::Error),

@@ -3,7 +3,7 @@
 //! and the in-place gradient edit applied after backward and before clipping. Warm-start and RL steps share this
 //! path, so a strategy acts on every optimiser step of a domain.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 
 use retain_model::mode::mix_seed;
 use retain_model::{Gradients, Mode, PaddedBatch, Qwen2, token_logprobs};
@@ -11,7 +11,7 @@ use retain_model::{Gradients, Mode, PaddedBatch, Qwen2, token_logprobs};
 use crate::encode::Encoded;
 use crate::error::Result;
 use crate::loss::k3_kl;
-use crate::update::MICRO_BATCH_TOKENS;
+use crate::warm_start::supervised_gradients;
 
 /// A supervised term: `weight · mean NLL` over the agent tokens of `sequences` (replayed trajectories).
 #[derive(Debug, Clone)]
@@ -22,7 +22,9 @@ pub struct SftTerm {
     pub sequences: Vec<Encoded>,
 }
 
-/// A KL term: `coef · KL(π ‖ snapshot)` by the k3 estimator, averaged over the step's agent tokens.
+/// A KL term: `coef · KL(π ‖ snapshot)` by the k3 estimator, averaged over the step's agent tokens. On RL steps
+/// those are the policy's own samples, so this estimates the KL; on warm-start steps they are demonstration tokens,
+/// where the same term acts as a regulariser towards the snapshot's predictions.
 #[derive(Debug, Clone)]
 pub struct SnapshotTerm {
     /// Coefficient.
@@ -55,13 +57,14 @@ impl std::fmt::Debug for StepExtras<'_> {
     }
 }
 
-/// What the extras contributed to a step (logged as `strategy/sft_loss` and `strategy/snapshot_kl`).
+/// What the extras contributed to a step (logged as `strategy/sft_loss` and `strategy/snapshot_kl`); `None` when
+/// the step had no such term (or took no optimiser step).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ExtraStats {
     /// Σ weight · mean NLL of the supervised terms.
-    pub sft_loss: f64,
+    pub sft_loss: Option<f64>,
     /// Mean k3 KL to the snapshots (unweighted, summed over snapshots).
-    pub snapshot_kl: f64,
+    pub snapshot_kl: Option<f64>,
 }
 
 impl StepExtras<'_> {
@@ -85,34 +88,29 @@ impl StepExtras<'_> {
         Ok(total.map(|t| (t, kl)))
     }
 
-    /// Gradients of the supervised terms at `model`'s current weights (micro-batched like the warm start), and
-    /// their summed loss; `None` without terms.
+    /// Gradients of the supervised terms at `model`'s current weights, and their summed loss; `None` without
+    /// terms (or without agent tokens in them).
     pub fn sft_gradients(&self, model: &Qwen2, pad_id: u32, seed: u64) -> Result<Option<(Gradients, f64)>> {
         let mut total: Option<Gradients> = None;
         let mut loss_sum = 0.0;
         for (t, term) in self.sft.iter().enumerate() {
-            let active: usize = term.sequences.iter().map(Encoded::trainable_tokens).sum();
-            if active == 0 || term.weight == 0.0 {
-                continue;
-            }
-            let longest = term.sequences.iter().map(Encoded::len).max().unwrap_or(1);
-            let rows = (MICRO_BATCH_TOKENS / longest.max(1)).max(1);
-            for (c, part) in term.sequences.chunks(rows).enumerate() {
-                let ids: Vec<Vec<u32>> = part.iter().map(|e| e.ids.clone()).collect();
-                let masks: Vec<Vec<f32>> = part.iter().map(|e| e.loss_mask.clone()).collect();
-                let batch = PaddedBatch::new(&ids, &masks, pad_id, &Device::Cpu)?;
-                let mode = Mode::Train { dropout_seed: mix_seed(mix_seed(seed, t as u64), c as u64) };
-                let logp = token_logprobs(model, &batch, mode, false)?.logprobs;
-                let loss = ((&logp * &batch.loss_mask)?.sum_all()?.neg()? * (term.weight / active as f64))?;
-                loss_sum += f64::from(loss.to_dtype(DType::F32)?.to_scalar::<f32>()?);
-                let grads = Gradients::from_loss(&loss, model.trainable())?;
-                match total.as_mut() {
-                    Some(g) => g.accumulate(&grads)?,
-                    None => total = Some(grads),
-                }
+            let batch: Vec<&Encoded> = term.sequences.iter().collect();
+            if let Some((grads, loss, _)) =
+                supervised_gradients(model, pad_id, &batch, term.weight, mix_seed(seed, t as u64), None)?
+            {
+                grads.add_to(&mut total)?;
+                loss_sum += loss;
             }
         }
         Ok(total.map(|g| (g, loss_sum)))
+    }
+
+    /// What this step's terms measured: each figure only when the step had such terms.
+    pub fn stats(&self, sft_loss: f64, snapshot_kl: f64) -> ExtraStats {
+        ExtraStats {
+            sft_loss: (!self.sft.is_empty()).then_some(sft_loss),
+            snapshot_kl: (!self.snapshots.is_empty()).then_some(snapshot_kl),
+        }
     }
 
     /// Adds the supervised terms' gradients to `grads`, then applies the strategies' edit; returns the supervised

@@ -5,7 +5,11 @@
 //! so the services own what they hand out: the trajectory buffers (the trainer appends through them), the
 //! snapshots, a shallow clone of the policy network (it shares the trainer's variables, so it always sees the
 //! current weights), and the metrics waiting for the next metrics line. Randomness is a pure function of
-//! (run seed, global step, call number within the step), so a resumed run answers every request identically.
+//! (run seed, global step, hook, plugin, the plugin's call number within the hook), so a resumed run answers every
+//! request identically and one strategy's requests never shift another's.
+//!
+//! The services' lock is held while a request is served (a Fisher estimate takes one backward pass per
+//! trajectory); the trainer never calls a plugin while holding it, so a plugin calling back cannot deadlock.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,11 +27,26 @@ use retain_plugin_host::HostServices;
 use retain_plugin_host::pipeline::RewardBreakdown;
 
 use crate::encode::Encoded;
-use crate::error::{Result, TrainerError};
+use crate::error::Result;
 use crate::fisher::fisher_diagonal;
 use crate::policy::frozen_model;
 use crate::rollout::Rollout;
 use crate::trajectories::TrajectoryStore;
+
+/// Which hooks are running, so requests made from different hooks at the same global step draw different numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `before_task`.
+    TaskStart,
+    /// An optimiser step: `augment_batch`, `loss_terms`, `adjust_gradients`, `after_step`.
+    Step,
+    /// `after_evaluation`.
+    Evaluation,
+    /// `after_task`.
+    TaskEnd,
+    /// `load_state` on resume.
+    Restore,
+}
 
 /// One domain's training tasks in the plugin contract's JSON (τ²'s task schema).
 #[derive(Debug, Clone)]
@@ -51,7 +70,8 @@ struct State {
     /// Plugins may reach domains `0..=reached` of the task order (never a domain not trained yet).
     reached: usize,
     global_step: u64,
-    calls: u64,
+    phase: Phase,
+    calls: BTreeMap<String, u64>,
     model: Option<(Qwen2, u32)>,
     snapshots: BTreeMap<String, Qwen2>,
     metrics: Vec<(String, f64)>,
@@ -67,7 +87,8 @@ impl TrainerServices {
                 tasks: Vec::new(),
                 reached: 0,
                 global_step: 0,
-                calls: 0,
+                phase: Phase::Step,
+                calls: BTreeMap::new(),
                 model: None,
                 snapshots: BTreeMap::new(),
                 metrics: Vec::new(),
@@ -95,13 +116,14 @@ impl TrainerServices {
         self.lock().trajectories = store;
     }
 
-    /// A new optimiser step (or hook call outside steps) begins at `global_step` while training domain `reached`:
-    /// requests are numbered from zero again, so their randomness depends on the step only.
-    pub fn begin(&self, reached: usize, global_step: u64) {
+    /// Hooks of `phase` begin at `global_step` while training domain `reached`: every plugin's requests are
+    /// numbered from zero again, so their randomness depends on (step, phase, plugin, call) only.
+    pub fn begin(&self, reached: usize, global_step: u64, phase: Phase) {
         let mut state = self.lock();
         state.reached = reached;
         state.global_step = global_step;
-        state.calls = 0;
+        state.phase = phase;
+        state.calls.clear();
     }
 
     /// Appends a step's rollouts to their domains' buffers.
@@ -130,24 +152,28 @@ impl TrainerServices {
         std::mem::take(&mut self.lock().metrics)
     }
 
-    /// The snapshot called `name`, if a plugin took one (a shallow clone; snapshots are never updated).
-    pub fn snapshot(&self, name: &str) -> Option<Qwen2> {
-        self.lock().snapshots.get(name).cloned()
+    /// The snapshot `plugin` took under `name`, if any (a shallow clone; snapshots are never updated).
+    pub fn snapshot(&self, plugin: &str, name: &str) -> Option<Qwen2> {
+        self.lock().snapshots.get(&snapshot_key(plugin, name)).cloned()
     }
 
-    /// Every snapshot, by name (for checkpoints).
+    /// Every snapshot, by `<plugin>/<name>` key (for checkpoints).
     pub fn snapshots(&self) -> BTreeMap<String, Qwen2> {
         self.lock().snapshots.clone()
     }
 
-    /// Restores a snapshot from a checkpoint.
-    pub fn insert_snapshot(&self, name: &str, model: Qwen2) {
-        self.lock().snapshots.insert(name.to_owned(), model);
+    /// Restores a snapshot from a checkpoint, under its `<plugin>/<name>` key.
+    pub fn insert_snapshot(&self, key: &str, model: Qwen2) {
+        self.lock().snapshots.insert(key.to_owned(), model);
     }
 
-    fn next_seed(state: &mut State, seed: u64) -> u64 {
-        state.calls += 1;
-        mix_seed(mix_seed(seed, state.global_step), state.calls)
+    fn next_seed(state: &mut State, seed: u64, plugin: &str) -> u64 {
+        let calls = state.calls.entry(plugin.to_owned()).or_insert(0);
+        *calls += 1;
+        let plugin_hash =
+            plugin.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        let base = mix_seed(mix_seed(seed, state.global_step), state.phase as u64);
+        mix_seed(mix_seed(base, plugin_hash), *calls)
     }
 
     /// The index of `domain` in the task order, if plugins may reach it now.
@@ -167,6 +193,11 @@ impl TrainerServices {
         }
         Ok(index)
     }
+}
+
+/// Snapshots belong to the plugin that took them, so two strategies using the same name never overwrite each other.
+fn snapshot_key(plugin: &str, name: &str) -> String {
+    format!("{plugin}/{name}")
 }
 
 fn count_of(query: &Value) -> std::result::Result<usize, String> {
@@ -210,7 +241,7 @@ impl HostServices for TrainerServices {
         }
         let index = Self::reachable(&state, plugin, domain)?;
         let count = count_of(query)?;
-        let seed = Self::next_seed(&mut state, self.seed);
+        let seed = Self::next_seed(&mut state, self.seed, plugin);
         let pool = &state.tasks[index].tasks;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let chosen = rand::seq::index::sample(&mut rng, pool.len(), count.min(pool.len()));
@@ -223,7 +254,7 @@ impl HostServices for TrainerServices {
         Self::reachable(&state, plugin, &domain)?;
         let count = count_of(query)?;
         let min_reward = query.get("min_reward").and_then(Value::as_f64);
-        let seed = Self::next_seed(&mut state, self.seed);
+        let seed = Self::next_seed(&mut state, self.seed, plugin);
         let Some(path) = state.trajectories.flush_domain(&domain).map_err(|e| e.to_string())? else {
             return Ok(Value::Array(Vec::new()));
         };
@@ -235,13 +266,13 @@ impl HostServices for TrainerServices {
 
     fn fisher_diagonal(&self, plugin: &str, trajectories: &Value) -> std::result::Result<Vec<OwnedTensor>, String> {
         let mut state = self.lock();
-        let seed = Self::next_seed(&mut state, self.seed);
+        let seed = Self::next_seed(&mut state, self.seed, plugin);
         let (model, pad_id) = state.model.as_ref().ok_or_else(|| format!("no policy is loaded yet for `{plugin}`"))?;
         let items = trajectories.as_array().ok_or("fisher_diagonal expects a JSON array of trajectories")?;
-        let vocab = model.config().vocab_size;
+        let (vocab, max_len) = (model.config().vocab_size, model.config().max_position_embeddings);
         let sequences = items
             .iter()
-            .map(|t| Encoded::from_trajectory_json(t, vocab))
+            .map(|t| Encoded::from_trajectory_json(t, vocab, max_len))
             .collect::<std::result::Result<Vec<_>, String>>()?;
         let fisher = fisher_diagonal(model, *pad_id, &sequences, seed).map_err(|e| e.to_string())?;
         fisher
@@ -260,17 +291,13 @@ impl HostServices for TrainerServices {
             return Err(format!("`{plugin}`: snapshot name `{name}` must be non-empty ASCII letters, digits, _ or -"));
         }
         let (model, _) = state.model.as_ref().ok_or_else(|| format!("no policy is loaded yet for `{plugin}`"))?;
-        let frozen = frozen_model(model, Path::new(&format!("<snapshot {name}>"))).map_err(|e| e.to_string())?;
-        state.snapshots.insert(name.to_owned(), frozen);
+        let key = snapshot_key(plugin, name);
+        let frozen = frozen_model(model, Path::new(&format!("<snapshot {key}>"))).map_err(|e| e.to_string())?;
+        state.snapshots.insert(key, frozen);
         Ok(())
     }
 
     fn log_metric(&self, plugin: &str, name: &str, value: f64) {
         self.lock().metrics.push((format!("{plugin}/{name}"), value));
     }
-}
-
-/// Turns a plugin's answer into a trainer error naming the plugin.
-pub fn plugin_output_error(plugin: &str, hook: &str, message: impl Into<String>) -> TrainerError {
-    TrainerError::PluginOutput { plugin: plugin.to_owned(), hook: hook.to_owned(), message: message.into() }
 }

@@ -1,6 +1,7 @@
 //! Loading a run's plugins: every strategy and reward library is resolved, loaded and instantiated before any
 //! data is generated, so a missing, foreign or misconfigured plugin fails the run at once, by name.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use retain_checkpoint::PluginInfo;
@@ -46,5 +47,23 @@ impl RunPlugins {
             })
             .collect();
         Ok(RunPlugins { strategies: Strategies::new(set.strategies), rewarder: Rewarder::new(set.rewards), manifest })
+    }
+
+    /// Every plugin's random stream, keyed `strategy/<name>` or `reward/<name>` (as `state.json` keeps them).
+    pub fn rng_states(&self) -> BTreeMap<String, u64> {
+        let strategies = self.strategies.rng_states().into_iter().map(|(n, s)| (format!("strategy/{n}"), s));
+        let rewards = self.rewarder.rng_states().into_iter().map(|(n, s)| (format!("reward/{n}"), s));
+        strategies.chain(rewards).collect()
+    }
+
+    /// Restores the random streams [`RunPlugins::rng_states`] returned.
+    pub fn set_rng_states(&self, states: &BTreeMap<String, u64>) {
+        for (key, &state) in states {
+            if let Some(name) = key.strip_prefix("strategy/") {
+                self.strategies.set_rng_state(name, state);
+            } else if let Some(name) = key.strip_prefix("reward/") {
+                self.rewarder.set_rng_state(name, state);
+            }
+        }
     }
 }

@@ -24,6 +24,18 @@ impl Rewarder {
         Rewarder { pipeline }
     }
 
+    /// Every reward plugin's random stream, by name.
+    pub fn rng_states(&self) -> Vec<(String, u64)> {
+        self.pipeline.plugins.iter().map(|p| (p.name().to_owned(), p.rng_state())).collect()
+    }
+
+    /// Restores the random stream of reward plugin `name` (unknown names are ignored).
+    pub fn set_rng_state(&self, name: &str, state: u64) {
+        if let Some(plugin) = self.pipeline.plugins.iter().find(|p| p.name() == name) {
+            plugin.set_rng_state(state);
+        }
+    }
+
     /// Scores every rollout; `domains` supplies each domain's write tools.
     pub fn score(&mut self, rollouts: &[Rollout], domains: &[DomainData]) -> Result<Vec<RewardBreakdown>> {
         let write_tools: BTreeMap<&str, Vec<String>> =

@@ -17,7 +17,7 @@ use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, DomainData, demonstrations, domain_data};
 use retain_data::demo::Demonstration;
 use retain_model::mode::mix_seed;
-use retain_model::{AdamW, AdamWConfig, Gradients, LrSchedule, SamplingConfig};
+use retain_model::{AdamW, AdamWConfig, LrSchedule, SamplingConfig};
 use retain_plugin_api::Context;
 use retain_plugin_api::contract::{BatchItem, LossTerm};
 
@@ -25,14 +25,13 @@ use crate::advantage::{self, Advantages, a_star_value, mean, sample_std};
 use crate::encode::{Encoded, encode_segments};
 use crate::error::{Result, TrainerError};
 use crate::evaluate::{EvalSettings, evaluate_domain, pass_hat_k};
-use crate::extras::{ExtraStats, SftTerm, SnapshotTerm, StepExtras};
-use crate::host::{DomainTasks, TrainerServices};
+use crate::extras::{ExtraStats, SftTerm, SnapshotTerm};
+use crate::host::{DomainTasks, Phase, TrainerServices};
 use crate::plugins::RunPlugins;
 use crate::policy::{Policy, train_tokenizer};
 use crate::rollout::{EpisodeSpec, Rollout, RolloutLimits, run_episodes};
 use crate::run_log::{At, RunLog};
 use crate::sampler::batch_indices;
-use crate::strategies::SavedStrategy;
 use crate::trajectories::TrajectoryStore;
 use crate::update::{UpdateInput, policy_update};
 use crate::warm_start::sft_step;
@@ -109,8 +108,33 @@ impl Position {
 /// The KL reference's weights inside a checkpoint (present when the run keeps a reference).
 const REFERENCE_FILE: &str = "reference.safetensors";
 
-/// Where strategy snapshots (`host.snapshot_policy`) go inside a checkpoint: `snapshots/<name>.safetensors`.
+/// Where strategy snapshots (`host.snapshot_policy`) go inside a checkpoint: `snapshots/<plugin>/<name>.safetensors`.
 const SNAPSHOTS_DIR: &str = "snapshots";
+
+/// The trainer's part of a checkpoint (`state.json`): everything needed to continue exactly that has no file of its
+/// own.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct TrainerState {
+    /// Where the run stands.
+    position: Position,
+    /// Optimiser steps since the run started.
+    global_step: u64,
+    /// Steps the optimiser took (its bias correction).
+    optimizer_steps: u64,
+    /// The run seed (for readers; the config has it too).
+    seed: u64,
+    /// A*-PO's V* per task id.
+    v_star: BTreeMap<String, f64>,
+    /// Every plugin's random stream, keyed `strategy/<name>` or `reward/<name>`.
+    #[serde(default)]
+    plugin_rng: BTreeMap<String, u64>,
+    /// Strategy snapshots (`<plugin>/<name>`), each in `snapshots/<plugin>/<name>.safetensors`.
+    #[serde(default)]
+    snapshots: Vec<String>,
+    /// Bytes of strategy state and snapshots in this checkpoint (the strategies' extra memory).
+    #[serde(default)]
+    extra_memory_bytes: u64,
+}
 
 /// Stream ids that keep the seeds of different purposes apart.
 mod stream {
@@ -386,24 +410,12 @@ impl<'c> Trainer<'c> {
             .to_path_buf();
         let (mut plugins, services) = load_plugins(config, &dir)?;
         checkpoint.check_plugins(&plugins.manifest)?;
-        let state = checkpoint.state()?;
-        let state_file = || checkpoint.path("state.json").display().to_string();
-        let plugin_rng: BTreeMap<String, u64> = match state.get("plugin_rng") {
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|source| TrainerError::Json { what: format!("{} plugin_rng", state_file()), source })?,
-            None => BTreeMap::new(),
-        };
-        let snapshot_names: Vec<String> = match state.get("snapshots") {
-            Some(v) => serde_json::from_value(v.clone())
-                .map_err(|source| TrainerError::Json { what: format!("{} snapshots", state_file()), source })?,
-            None => Vec::new(),
-        };
-        let position: Position = serde_json::from_value(state["position"].clone()).map_err(|source| {
-            TrainerError::Json { what: format!("{} position", checkpoint.path("state.json").display()), source }
+        let state: TrainerState = serde_json::from_value(checkpoint.state()?).map_err(|source| TrainerError::Json {
+            what: checkpoint.path("state.json").display().to_string(),
+            source,
         })?;
-        let v_star: HashMap<String, f64> = serde_json::from_value(state["v_star"].clone()).map_err(|source| {
-            TrainerError::Json { what: format!("{} v_star", checkpoint.path("state.json").display()), source }
-        })?;
+        let position = state.position;
+        let v_star: HashMap<String, f64> = state.v_star.into_iter().collect();
         let global_step = checkpoint.manifest().global_step;
         progress.phase("regenerating tasks and demonstrations", config.sequence.task_order.len() as u64);
         let domains = load_domains(config)?;
@@ -417,14 +429,19 @@ impl<'c> Trainer<'c> {
         } else {
             None
         };
-        for name in &snapshot_names {
-            let path = checkpoint.path(&format!("{SNAPSHOTS_DIR}/{name}.safetensors"));
+        for key in &state.snapshots {
+            let path = checkpoint.path(&format!("{SNAPSHOTS_DIR}/{key}.safetensors"));
             let tensors = retain_model::weights::load_file(&path, policy.model.device())?;
-            services.insert_snapshot(name, policy.with_weights(&tensors, &path)?.model);
+            services.insert_snapshot(key, policy.with_weights(&tensors, &path)?.model);
         }
         let (task_json, task_index) = task_tables(&domains)?;
         attach(&services, &domains, &task_json, &policy);
-        plugins.strategies.restore(&checkpoint, &plugin_rng)?;
+        services.set_trajectories(TrajectoryStore::restore(&dir, &checkpoint.trajectories())?);
+        services.begin(position.domain, global_step, Phase::Restore);
+        plugins.strategies.restore(&checkpoint)?;
+        plugins.set_rng_states(&state.plugin_rng);
+        // Whatever a plugin logged while loading its state belongs to no metrics line of the uninterrupted run.
+        services.take_metrics();
         let mut matrix = None;
         for name in retain_checkpoint::RUN_FILES {
             let bytes = checkpoint.read_verified(name)?;
@@ -441,7 +458,6 @@ impl<'c> Trainer<'c> {
             TrainerError::RunDir(format!("{} holds no {}", checkpoint.dir().display(), crate::run_log::MATRIX_FILE))
         })?;
         let log = RunLog::reopen(&dir)?;
-        services.set_trajectories(TrajectoryStore::restore(&dir, &checkpoint.trajectories())?);
         let trainer = Trainer {
             config,
             domains,
@@ -459,7 +475,7 @@ impl<'c> Trainer<'c> {
             v_star,
             last_checkpoint: Some(checkpoint),
             init_from: None,
-            extra_memory: 0,
+            extra_memory: state.extra_memory_bytes,
         };
         Ok((trainer, position))
     }
@@ -487,6 +503,26 @@ impl<'c> Trainer<'c> {
             step,
             global_step,
         }
+    }
+
+    /// Ends optimiser step `ctx.step` of domain `d`: the strategies' `after_step` with the step's metrics (plus
+    /// `groups`, an RL batch's per-task rewards, for the hook only), then the `train_step` line.
+    fn finish_step(
+        &mut self,
+        ctx: &Context<'_>,
+        d: usize,
+        metrics: Map<String, Value>,
+        groups: Option<Value>,
+    ) -> Result<()> {
+        if !self.plugins.strategies.is_empty() {
+            let mut hook_metrics = metrics.clone();
+            if let Some(groups) = groups {
+                hook_metrics.insert("groups".to_owned(), groups);
+            }
+            self.plugins.strategies.after_step(ctx, &Value::Object(hook_metrics))?;
+        }
+        let at = At { global_step: self.global_step, domain: Some((d, ctx.domain)), step: Some(ctx.step) };
+        self.log_line("train_step", at, metrics)
     }
 
     /// Appends a metrics line, with the metrics plugins logged since the previous line (`<plugin>/<name>`).
@@ -537,7 +573,8 @@ impl<'c> Trainer<'c> {
     /// The loss terms the strategies ask for at this step, turned into what the update implements.
     fn step_terms(&mut self, ctx: &Context<'_>) -> Result<(Vec<SftTerm>, Vec<SnapshotTerm>)> {
         let (mut sft, mut snapshots) = (Vec::new(), Vec::new());
-        let vocab = self.policy.model.config().vocab_size;
+        let config = self.policy.model.config();
+        let (vocab, max_len) = (config.vocab_size, config.max_position_embeddings);
         for (plugin, term) in self.plugins.strategies.loss_terms(ctx, &self.policy.model)? {
             let bad = |message: String| TrainerError::PluginOutput {
                 plugin: plugin.clone(),
@@ -551,7 +588,7 @@ impl<'c> Trainer<'c> {
                     }
                     let sequences = trajectories
                         .iter()
-                        .map(|t| Encoded::from_trajectory_json(t, vocab))
+                        .map(|t| Encoded::from_trajectory_json(t, vocab, max_len))
                         .collect::<std::result::Result<Vec<_>, String>>()
                         .map_err(bad)?;
                     sft.push(SftTerm { weight, sequences });
@@ -560,7 +597,7 @@ impl<'c> Trainer<'c> {
                     if !coef.is_finite() {
                         return Err(bad(format!("a KL term has coefficient {coef}; use a finite number")));
                     }
-                    let model = self.services.snapshot(&snapshot).ok_or_else(|| {
+                    let model = self.services.snapshot(&plugin, &snapshot).ok_or_else(|| {
                         bad(format!(
                             "asks for a KL term to snapshot `{snapshot}`, which was never taken; call \
                              host.snapshot_policy(\"{snapshot}\") first (e.g. in before_task)"
@@ -587,13 +624,13 @@ impl<'c> Trainer<'c> {
             if from == 0 && self.config.trainer.reference == ReferencePolicy::DomainStart && self.reference.is_some() {
                 self.reference = Some(self.policy.frozen_copy()?);
             }
-            self.services.begin(d, self.global_step);
+            self.services.begin(d, self.global_step, Phase::TaskStart);
             self.plugins.strategies.before_task(&self.context(d, from, self.global_step))?;
             self.warm_start(d, from, progress)?;
             self.reinforce(d, from, progress)?;
             self.evaluation_row(Some(d), progress)?;
             let name = self.domains[d].domain.name();
-            self.services.begin(d, self.global_step);
+            self.services.begin(d, self.global_step, Phase::TaskEnd);
             let ctx = self.context(d, self.steps_in_domain(), self.global_step);
             self.plugins.strategies.after_task(&ctx, &self.policy.model)?;
             self.log_line(
@@ -666,27 +703,18 @@ impl<'c> Trainer<'c> {
         for step in from..steps {
             let started = Instant::now();
             let ctx = self.context(d, step + 1, self.global_step + 1);
-            self.services.begin(d, self.global_step + 1);
+            self.services.begin(d, self.global_step + 1, Phase::Step);
             let indices = batch_indices(pool.len(), batch_size, self.config.run.seed, stream, step);
             let chosen = self.augment(&ctx, d, indices.iter().map(|&i| pool[i]).collect())?;
-            let (sft, snapshots) = self.step_terms(&ctx)?;
-            let terms = (!sft.is_empty(), !snapshots.is_empty());
+            let terms = self.step_terms(&ctx)?;
             let batch: Vec<&Encoded> = chosen.iter().map(|&(j, i)| &self.demos[j][i]).collect();
             let lr = self.learning_rate(base_lr, step, steps);
             let drop_seed = seed(self.config, stream::DROPOUT, self.global_step);
-            let strategies = &mut self.plugins.strategies;
+            let max_grad_norm = self.config.trainer.max_grad_norm;
             let model = self.policy.model.clone();
-            let mut edit = |grads: &mut Gradients| strategies.adjust_gradients(&ctx, &model, grads);
-            let mut extras = StepExtras { sft, snapshots, edit: Some(&mut edit) };
-            let stats = sft_step(
-                &mut self.policy,
-                &mut self.optimizer,
-                &batch,
-                lr,
-                self.config.trainer.max_grad_norm,
-                drop_seed,
-                &mut extras,
-            )?;
+            let stats = self.plugins.strategies.optimiser_step(&ctx, &model, terms, |extras| {
+                sft_step(&mut self.policy, &mut self.optimizer, &batch, lr, max_grad_norm, drop_seed, extras)
+            })?;
             self.global_step += 1;
             let seconds = started.elapsed().as_secs_f64();
             let mut m = Map::new();
@@ -698,13 +726,8 @@ impl<'c> Trainer<'c> {
             let tokens: usize = batch.iter().map(|e| e.len()).sum();
             m.insert("tokens_per_second".to_owned(), Value::from(tokens as f64 / seconds.max(1e-9)));
             insert_batch_counts(&mut m, &self.domains, chosen.iter().map(|&(j, _)| j));
-            insert_extras(&mut m, terms, &stats.extras);
-            self.plugins.strategies.after_step(&ctx, &Value::Object(m.clone()))?;
-            self.log_line(
-                "train_step",
-                At { global_step: self.global_step, domain: Some((d, name)), step: Some(step + 1) },
-                m,
-            )?;
+            insert_extras(&mut m, &stats.extras);
+            self.finish_step(&ctx, d, m, None)?;
             progress.tick(&format!("loss {:.3}", stats.loss));
             self.maybe_save(d, step + 1, progress)?;
         }
@@ -725,11 +748,10 @@ impl<'c> Trainer<'c> {
         for step in first..steps {
             let started = Instant::now();
             let ctx = self.context(d, offset + step + 1, self.global_step + 1);
-            self.services.begin(d, self.global_step + 1);
+            self.services.begin(d, self.global_step + 1, Phase::Step);
             let ScoredBatch { rollouts, rewards, weights, kept, plugin_means: breakdown_means, frac_zero_std, tasks } =
                 self.rollout_step(&ctx, d, &pool, step)?;
-            let (sft, snapshots) = self.step_terms(&ctx)?;
-            let terms = (!sft.is_empty(), !snapshots.is_empty());
+            let terms = self.step_terms(&ctx)?;
             let rollout_seconds = started.elapsed().as_secs_f64();
             let trained: Vec<usize> = (0..rollouts.len()).filter(|&i| kept[i]).collect();
             let kept: Vec<&Encoded> = trained.iter().map(|&i| &rollouts[i].tokens).collect();
@@ -741,18 +763,11 @@ impl<'c> Trainer<'c> {
                 learning_rate: lr,
                 seed: seed(self.config, stream::DROPOUT, self.global_step),
             };
-            let strategies = &mut self.plugins.strategies;
             let model = self.policy.model.clone();
-            let mut edit = |grads: &mut Gradients| strategies.adjust_gradients(&ctx, &model, grads);
-            let mut extras = StepExtras { sft, snapshots, edit: Some(&mut edit) };
-            let stats = policy_update(
-                &mut self.policy,
-                self.reference.as_ref(),
-                &mut self.optimizer,
-                &self.config.trainer,
-                &input,
-                &mut extras,
-            )?;
+            let trainer = &self.config.trainer;
+            let stats = self.plugins.strategies.optimiser_step(&ctx, &model, terms, |extras| {
+                policy_update(&mut self.policy, self.reference.as_ref(), &mut self.optimizer, trainer, &input, extras)
+            })?;
             self.global_step += 1;
             let seconds = started.elapsed().as_secs_f64();
             let success = mean(&rollouts.iter().map(|r| if r.success() { 1.0 } else { 0.0 }).collect::<Vec<_>>());
@@ -792,14 +807,9 @@ impl<'c> Trainer<'c> {
             for (plugin, value) in breakdown_means {
                 m.insert(format!("rewards/{plugin}/mean"), Value::from(value));
             }
-            insert_extras(&mut m, terms, &stats.extras);
-            if !self.plugins.strategies.is_empty() {
-                let mut hook_metrics = m.clone();
-                hook_metrics.insert("groups".to_owned(), groups_json(&self.domains, &tasks, &rollouts, &rewards));
-                self.plugins.strategies.after_step(&ctx, &Value::Object(hook_metrics))?;
-            }
-            let at = At { global_step: self.global_step, domain: Some((d, name)), step: Some(offset + step + 1) };
-            self.log_line("train_step", at, m)?;
+            insert_extras(&mut m, &stats.extras);
+            let groups = groups_json(&self.domains, &tasks, &rollouts, &rewards);
+            self.finish_step(&ctx, d, m, Some(groups))?;
             progress.tick(&format!("reward {reward:.2} · success {success:.2} · loss {:.4}", stats.loss));
             let interval = self.config.sequence.eval_interval as u64;
             if interval > 0 && (step + 1) % interval == 0 && step + 1 < steps {
@@ -954,7 +964,7 @@ impl<'c> Trainer<'c> {
                     .map(|(name, c)| (name.clone(), json!({"success": c.success, "mean_reward": c.mean_reward})))
                     .collect::<Map<String, Value>>(),
             });
-            self.services.begin(d, self.global_step);
+            self.services.begin(d, self.global_step, Phase::Evaluation);
             self.plugins.strategies.after_evaluation(&self.context(d, step, self.global_step), &results)?;
         }
         let domain = after.map(|d| (d, self.domains[d].domain.name()));
@@ -1010,7 +1020,7 @@ impl<'c> Trainer<'c> {
         scratch: &Path,
         position: Position,
         buffers: &[(String, PathBuf)],
-        strategies: &[SavedStrategy],
+        strategies: &[(String, Option<Vec<u8>>)],
     ) -> Result<(retain_checkpoint::Checkpoint, u64)> {
         let model_dir = scratch.join("model");
         self.policy.save(&model_dir)?;
@@ -1030,7 +1040,7 @@ impl<'c> Trainer<'c> {
             retain_model::weights::save_file(&path, &model.merged_tensors()?, HashMap::new())?;
             snapshot_files.push((format!("{SNAPSHOTS_DIR}/{name}.safetensors"), path));
         }
-        let mut extra_memory: u64 = strategies.iter().filter_map(|s| s.state.as_ref()).map(|b| b.len() as u64).sum();
+        let mut extra_memory: u64 = strategies.iter().filter_map(|(_, s)| s.as_ref()).map(|b| b.len() as u64).sum();
         for (_, path) in &snapshot_files {
             extra_memory += std::fs::metadata(path).map_err(|e| TrainerError::io(path, e))?.len();
         }
@@ -1062,22 +1072,24 @@ impl<'c> Trainer<'c> {
         for (name, path) in &snapshot_files {
             writer.add(name, Source::File(path))?;
         }
-        let plugin_rng: BTreeMap<&str, u64> = strategies.iter().map(|s| (s.name.as_str(), s.rng)).collect();
-        let v_star: std::collections::BTreeMap<&String, &f64> = self.v_star.iter().collect();
-        writer.set_state(&json!({
-            "position": position,
-            "global_step": self.global_step,
-            "optimizer_steps": self.optimizer.step_count(),
-            "seed": self.config.run.seed,
-            "v_star": v_star,
-            "plugin_rng": plugin_rng,
-            "snapshots": snapshots.keys().collect::<Vec<_>>(),
-        }))?;
+        let state = TrainerState {
+            position,
+            global_step: self.global_step,
+            optimizer_steps: self.optimizer.step_count(),
+            seed: self.config.run.seed,
+            v_star: self.v_star.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            plugin_rng: self.plugins.rng_states(),
+            snapshots: snapshots.keys().cloned().collect(),
+            extra_memory_bytes: extra_memory,
+        };
+        let state = serde_json::to_value(&state)
+            .map_err(|source| TrainerError::Json { what: "the trainer state".to_owned(), source })?;
+        writer.set_state(&state)?;
         for plugin in &self.plugins.manifest {
             let state = strategies
                 .iter()
-                .find(|s| plugin.kind == "strategy" && s.name == plugin.name)
-                .and_then(|s| s.state.as_deref());
+                .find(|(name, _)| plugin.kind == "strategy" && *name == plugin.name)
+                .and_then(|(_, state)| state.as_deref());
             writer.add_plugin(plugin.clone(), state)?;
         }
         writer.add_run_files(run_dir.path())?;
@@ -1183,13 +1195,13 @@ fn insert_batch_counts(metrics: &mut Map<String, Value>, domains: &[DomainData],
     }
 }
 
-/// The strategies' loss terms in a step's metrics (only those the step had: `(sft, snapshot)`).
-fn insert_extras(metrics: &mut Map<String, Value>, (sft, snapshot): (bool, bool), extras: &ExtraStats) {
-    if sft {
-        metrics.insert("strategy/sft_loss".to_owned(), Value::from(extras.sft_loss));
+/// The strategies' loss terms in a step's metrics (only those the step applied).
+fn insert_extras(metrics: &mut Map<String, Value>, extras: &ExtraStats) {
+    if let Some(loss) = extras.sft_loss {
+        metrics.insert("strategy/sft_loss".to_owned(), Value::from(loss));
     }
-    if snapshot {
-        metrics.insert("strategy/snapshot_kl".to_owned(), Value::from(extras.snapshot_kl));
+    if let Some(kl) = extras.snapshot_kl {
+        metrics.insert("strategy/snapshot_kl".to_owned(), Value::from(kl));
     }
 }
 

@@ -4,8 +4,6 @@
 //!
 //! With no strategy configured every hook returns at once, and no parameter is copied.
 
-use std::collections::BTreeMap;
-
 use candle_core::Tensor;
 use serde_json::Value;
 
@@ -16,6 +14,7 @@ use retain_plugin_api::{Context, TensorView, TensorViewMut};
 use retain_plugin_host::StrategyPlugin;
 
 use crate::error::{Result, TrainerError};
+use crate::extras::{SftTerm, SnapshotTerm, StepExtras};
 
 /// Copies of named tensors with the shapes plugins see (`u64` dimensions).
 struct NamedCopies {
@@ -43,17 +42,6 @@ impl NamedCopies {
     fn views(&self) -> Vec<TensorView<'_>> {
         (0..self.names.len()).map(|i| TensorView::new(&self.names[i], &self.shapes[i], &self.data[i])).collect()
     }
-}
-
-/// A strategy's saved state, as a checkpoint holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SavedStrategy {
-    /// The plugin's name.
-    pub name: String,
-    /// What `save_state` returned (`None` when it returned nothing).
-    pub state: Option<Vec<u8>>,
-    /// The plugin's random stream.
-    pub rng: u64,
 }
 
 /// The strategies of a run, in call order.
@@ -110,7 +98,7 @@ impl Strategies {
             .iter()
             .map(resolve)
             .collect::<std::result::Result<Vec<T>, String>>()
-            .map_err(|m| TrainerError::Config(format!("internal: the trainer's own batch does not resolve: {m}")))
+            .map_err(|m| TrainerError::Internal(format!("the trainer's own batch does not resolve: {m}")))
     }
 
     /// Every strategy's loss terms, with the name of the plugin that asked for each.
@@ -128,6 +116,20 @@ impl Strategies {
         Ok(terms)
     }
 
+    /// Runs `step` (one optimiser step on `model`) with this step's loss terms (`sft`, `snapshots`) and every
+    /// strategy's gradient edit.
+    pub fn optimiser_step<T>(
+        &mut self,
+        ctx: &Context<'_>,
+        model: &Qwen2,
+        (sft, snapshots): (Vec<SftTerm>, Vec<SnapshotTerm>),
+        step: impl FnOnce(&mut StepExtras<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut edit = |grads: &mut Gradients| self.adjust_gradients(ctx, model, grads);
+        let mut extras = StepExtras { sft, snapshots, edit: Some(&mut edit) };
+        step(&mut extras)
+    }
+
     /// Lets every strategy edit `grads` in place (names and shapes are the model's trainable parameters).
     pub fn adjust_gradients(&mut self, ctx: &Context<'_>, model: &Qwen2, grads: &mut Gradients) -> Result<()> {
         if self.plugins.is_empty() {
@@ -137,9 +139,8 @@ impl Strategies {
         let views = params.views();
         let mut edited = NamedCopies::of(params.names.iter().filter_map(|n| grads.get(n).map(|g| (n, g))))?;
         if edited.names != params.names {
-            return Err(TrainerError::Config(
-                "internal: the gradients do not cover every trainable parameter, so strategies cannot edit them"
-                    .to_owned(),
+            return Err(TrainerError::Internal(
+                "the gradients do not cover every trainable parameter, so strategies cannot edit them".to_owned(),
             ));
         }
         {
@@ -150,8 +151,19 @@ impl Strategies {
                 .zip(data.iter_mut())
                 .map(|((name, shape), data)| TensorViewMut::new(name, shape, data))
                 .collect();
+            let finite = |views: &[TensorViewMut<'_>]| views.iter().all(|v| v.values().iter().all(|x| x.is_finite()));
+            let checked = finite(&views_mut);
             for plugin in &mut self.plugins {
                 plugin.adjust_gradients(ctx, &views, &mut views_mut)?;
+                // A non-finite value would silently corrupt the weights through the optimiser; blame the plugin that
+                // wrote it (the check is skipped when the task gradient itself was already non-finite).
+                if checked && let Some(bad) = views_mut.iter().find(|v| v.values().iter().any(|x| !x.is_finite())) {
+                    return Err(TrainerError::PluginOutput {
+                        plugin: plugin.name().to_owned(),
+                        hook: "adjust_gradients".to_owned(),
+                        message: format!("wrote a NaN or infinite value into the gradient of `{}`", bad.name()),
+                    });
+                }
             }
         }
         for ((name, shape), data) in edited.names.into_iter().zip(edited.shapes).zip(edited.data) {
@@ -191,31 +203,36 @@ impl Strategies {
         Ok(())
     }
 
-    /// Every strategy's state and random stream, for a checkpoint.
-    pub fn save(&mut self) -> Result<Vec<SavedStrategy>> {
+    /// Every strategy's state for a checkpoint: `(name, bytes)`, `None` when it returned nothing.
+    pub fn save(&mut self) -> Result<Vec<(String, Option<Vec<u8>>)>> {
         self.plugins
             .iter_mut()
             .map(|plugin| {
                 let state = plugin.save_state()?;
-                Ok(SavedStrategy {
-                    name: plugin.name().to_owned(),
-                    state: (!state.is_empty()).then_some(state),
-                    rng: plugin.rng_state(),
-                })
+                Ok((plugin.name().to_owned(), (!state.is_empty()).then_some(state)))
             })
             .collect()
     }
 
-    /// Restores every strategy's state from `checkpoint` and its random stream from `rngs` (by plugin name).
-    pub fn restore(&mut self, checkpoint: &Checkpoint, rngs: &BTreeMap<String, u64>) -> Result<()> {
+    /// Restores every strategy's state from `checkpoint`.
+    pub fn restore(&mut self, checkpoint: &Checkpoint) -> Result<()> {
         for plugin in &mut self.plugins {
             if let Some(state) = checkpoint.plugin_state(plugin.name())? {
                 plugin.load_state(&state)?;
             }
-            if let Some(&rng) = rngs.get(plugin.name()) {
-                plugin.set_rng_state(rng);
-            }
         }
         Ok(())
+    }
+
+    /// Every strategy's random stream, by name.
+    pub fn rng_states(&self) -> Vec<(String, u64)> {
+        self.plugins.iter().map(|p| (p.name().to_owned(), p.rng_state())).collect()
+    }
+
+    /// Restores the random stream of strategy `name` (unknown names are ignored).
+    pub fn set_rng_state(&self, name: &str, state: u64) {
+        if let Some(plugin) = self.plugins.iter().find(|p| p.name() == name) {
+            plugin.set_rng_state(state);
+        }
     }
 }

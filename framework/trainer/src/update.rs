@@ -64,7 +64,8 @@ fn micro_batch_rows(n: usize, longest: usize) -> usize {
 }
 
 /// Applies one optimiser step (μ of them for `num_iterations > 1`) to `policy` from `input`, with the
-/// strategies' `extras` in every iteration.
+/// strategies' `extras` in every iteration (so a strategy's gradient edit runs μ times per step). Without
+/// sequences to train on (every group filtered) no step is taken and no extra applies.
 pub fn policy_update(
     policy: &mut Policy,
     reference: Option<&Policy>,
@@ -162,16 +163,12 @@ pub fn policy_update(
                 let counted = batch.loss_mask.sum_all()?.to_scalar::<f32>()?.max(1.0);
                 entropy += f64::from((e * &batch.loss_mask)?.sum_all()?.to_scalar::<f32>()? / counted);
             }
-            let grads = Gradients::from_loss(&loss.0, policy.model.trainable())?;
-            match total.as_mut() {
-                Some(t) => t.accumulate(&grads)?,
-                None => total = Some(grads),
-            }
+            Gradients::from_loss(&loss.0, policy.model.trainable())?.add_to(&mut total)?;
         }
         let Some(mut grads) = total else { break };
         let extra_seed = mix_seed(input.seed, (iterations * chunks.len() + iteration) as u64);
         let sft_loss = extras.finish_gradients(&mut grads, &policy.model, policy.pad_id, extra_seed)?;
-        stats.extras = ExtraStats { sft_loss, snapshot_kl };
+        stats.extras = extras.stats(sft_loss, snapshot_kl);
         let n = chunks.len() as f64;
         stats.grad_norm = match config.max_grad_norm {
             Some(max) => grads.clip_global_norm(max)?,

@@ -247,7 +247,9 @@ pub trait Strategy: Send + Sized + 'static {
     /// Creates the strategy; `host` stays valid for the strategy's whole life.
     fn new(config: Self::Config, host: Host) -> Result<Self, PluginError>;
 
-    /// Training on `ctx.domain` starts (or resumes).
+    /// Training on `ctx.domain` starts — or resumes from a mid-domain checkpoint, after `load_state`: make it
+    /// idempotent (check your state before taking a snapshot, drawing random numbers or logging), so a resumed run
+    /// matches the uninterrupted one.
     fn before_task(&mut self, _ctx: &Context<'_>) -> Result<(), PluginError> {
         Ok(())
     }
@@ -266,7 +268,9 @@ pub trait Strategy: Send + Sized + 'static {
         Ok(Vec::new())
     }
 
-    /// Edits gradients in place after backward (`grads[i]` belongs to `params[i]`).
+    /// Edits gradients in place after backward and before clipping (`grads[i]` belongs to `params[i]`). Called
+    /// once per optimiser iteration: with `trainer.num_iterations` μ > 1, μ times per step with the same context.
+    /// Writing NaN or infinity is refused by the host.
     fn adjust_gradients(
         &mut self,
         _ctx: &Context<'_>,

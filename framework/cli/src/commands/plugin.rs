@@ -9,11 +9,10 @@ use std::time::Instant;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use retain_config::PluginSpec;
-use retain_model::{Gradients, InitStyle, Qwen2, Qwen2Config, random_model};
-use retain_plugin_api::{Context, OwnedTensor, TensorView, TensorViewMut};
-use retain_plugin_host::{HostServices, LibraryReport, NoServices, RewardPlugin, StrategyPlugin, inspect};
-use retain_trainer::strategies::Strategies;
-use serde_json::{Value, json};
+use retain_plugin_api::{Context, TensorView, TensorViewMut};
+use retain_plugin_host::{LibraryReport, NoServices, RewardPlugin, StrategyPlugin, inspect};
+use retain_trainer::bench::ewc_overhead;
+use serde_json::json;
 
 use super::UsageError;
 
@@ -98,7 +97,8 @@ fn per_call_ns(calls: u32, mut f: impl FnMut(u64)) -> f64 {
     start.elapsed().as_nanos() as f64 / f64::from(calls)
 }
 
-/// Measures the plugin boundary on the built-ins `sequential` and `task_success` and prints JSON.
+/// Measures the plugin boundary on the built-ins `sequential` and `task_success`, and the per-step cost of `ewc`
+/// on the tiny default model, and prints JSON.
 pub fn bench(args: BenchPluginsArgs) -> anyhow::Result<()> {
     if args.calls == 0 {
         return Err(UsageError("--calls must be at least 1".to_owned()).into());
@@ -156,7 +156,7 @@ pub fn bench(args: BenchPluginsArgs) -> anyhow::Result<()> {
     if let Some(e) = failure {
         return Err(e.into());
     }
-    let ewc = ewc_step(&ctx)?;
+    let ewc = ewc_overhead()?;
     let report = json!({
         "benchmark": "plugins",
         "library": strategy.library().path,
@@ -171,88 +171,8 @@ pub fn bench(args: BenchPluginsArgs) -> anyhow::Result<()> {
         "reward_score_one_trajectory_ns": score_ns,
         "ewc_model_params": ewc.params,
         "ewc_plugin_edit_ms": ewc.plugin_edit_ms,
-        "ewc_step_overhead_ms": ewc.step_ms,
+        "ewc_adjust_gradients_with_host_copies_ms": ewc.with_host_copies_ms,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
-}
-
-/// Host services for the EWC measurement: one stored trajectory, and a Fisher of ones for every parameter.
-struct FixedFisher {
-    shapes: Vec<(String, Vec<u64>)>,
-}
-
-impl HostServices for FixedFisher {
-    fn sample_trajectories(&self, _plugin: &str, _query: &Value) -> Result<Value, String> {
-        Ok(json!([{"domain": "airline", "task_id": "1"}]))
-    }
-
-    fn fisher_diagonal(&self, _plugin: &str, _trajectories: &Value) -> Result<Vec<OwnedTensor>, String> {
-        Ok(self
-            .shapes
-            .iter()
-            .map(|(name, shape)| OwnedTensor {
-                name: name.as_str().into(),
-                shape: shape.clone().into(),
-                data: vec![1.0f32; shape.iter().product::<u64>() as usize].into(),
-            })
-            .collect())
-    }
-}
-
-/// What the EWC measurement found.
-struct EwcCost {
-    params: usize,
-    plugin_edit_ms: f64,
-    step_ms: f64,
-}
-
-/// The per-step cost of the built-in `ewc` on the tiny default model (≈5M parameters): the plugin's penalty and
-/// gradient edit on borrowed slices, and the whole per-step overhead the trainer adds with it (copying parameters
-/// and gradients across the boundary and back).
-fn ewc_step(ctx: &Context<'_>) -> anyhow::Result<EwcCost> {
-    let model: Qwen2 = random_model(Qwen2Config::tiny(), 1, InitStyle::HuggingFace, &candle_core::Device::Cpu)?;
-    let shapes: Vec<(String, Vec<u64>)> = model
-        .trainable()
-        .iter()
-        .map(|(name, var)| (name.clone(), var.as_tensor().dims().iter().map(|&d| d as u64).collect()))
-        .collect();
-    let params: usize = shapes.iter().map(|(_, s)| s.iter().product::<u64>() as usize).sum();
-    let spec =
-        PluginSpec { name: "ewc".to_owned(), path: None, priority: 0, weight: 1.0, config: json!({"lambda": 1.0}) };
-    let plugin = StrategyPlugin::load(&spec, Arc::new(FixedFisher { shapes: shapes.clone() }), 0)?;
-    let mut strategies = Strategies::new(vec![plugin]);
-    strategies.after_task(ctx, &model)?;
-    let first = model.trainable().values().next().map(|v| v.as_tensor().sum_all()).transpose()?;
-    let mut grads = match first {
-        Some(loss) => Gradients::from_loss(&loss, model.trainable())?,
-        None => Gradients::default(),
-    };
-    let later = Context { domain_index: 1, ..*ctx };
-    const STEPS: u32 = 10;
-    let start = Instant::now();
-    for _ in 0..STEPS {
-        strategies.adjust_gradients(&later, &model, &mut grads)?;
-    }
-    let step_ms = start.elapsed().as_secs_f64() * 1e3 / f64::from(STEPS);
-
-    // The plugin alone, on slices the host already holds.
-    let mut plugin = StrategyPlugin::load(&spec, Arc::new(FixedFisher { shapes: shapes.clone() }), 0)?;
-    let values: Vec<Vec<f32>> = shapes.iter().map(|(_, s)| vec![0.5f32; s.iter().product::<u64>() as usize]).collect();
-    let mut grad_values = values.clone();
-    {
-        let views: Vec<TensorView<'_>> =
-            shapes.iter().zip(&values).map(|((n, s), v)| TensorView::new(n, s, v)).collect();
-        plugin.after_task(ctx, &views)?;
-    }
-    let start = Instant::now();
-    for _ in 0..STEPS {
-        let views: Vec<TensorView<'_>> =
-            shapes.iter().zip(&values).map(|((n, s), v)| TensorView::new(n, s, v)).collect();
-        let mut grad_views: Vec<TensorViewMut<'_>> =
-            shapes.iter().zip(grad_values.iter_mut()).map(|((n, s), g)| TensorViewMut::new(n, s, g)).collect();
-        plugin.adjust_gradients(&later, &views, &mut grad_views)?;
-    }
-    let plugin_edit_ms = start.elapsed().as_secs_f64() * 1e3 / f64::from(STEPS);
-    Ok(EwcCost { params, plugin_edit_ms, step_ms })
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use retain_config::{Config, Domain};
 use retain_plugin_host::HostServices;
-use retain_trainer::host::{DomainTasks, TrainerServices};
+use retain_trainer::host::{DomainTasks, Phase, TrainerServices};
 use retain_trainer::{Silent, resume, run};
 use serde_json::{Value, json};
 
@@ -62,7 +62,7 @@ fn strategies_shape_training_keep_their_state_and_resume_exactly() {
     // The strategies' states and the snapshot are in the checkpoints, and counted as extra memory.
     let last = full.dir.join("checkpoint_task_1");
     assert!(last.join("plugins/ewc/state.bin").is_file());
-    assert!(last.join("snapshots/previous.safetensors").is_file());
+    assert!(last.join("snapshots/kl_previous/previous.safetensors").is_file());
     let end = metrics.iter().find(|m| m["event"] == "run_end").unwrap();
     assert!(end["extra_memory_bytes"].as_u64().unwrap() > 0, "{end}");
 
@@ -97,7 +97,7 @@ fn host_services_serve_only_training_tasks_of_domains_already_reached() {
         tasks: (0..5).map(|i| json!({"id": format!("{domain}_{i}")})).collect(),
     };
     services.set_tasks(vec![tasks("airline"), tasks("retail")]);
-    services.begin(0, 1);
+    services.begin(0, 1, Phase::Step);
     let sampled = services.sample_tasks("replay", &json!({"domain": "airline", "count": 3, "split": "train"})).unwrap();
     let ids: Vec<&str> = sampled.as_array().unwrap().iter().map(|i| i["task"]["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 3);
@@ -106,9 +106,13 @@ fn host_services_serve_only_training_tasks_of_domains_already_reached() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 3, "tasks are drawn without replacement");
-    // The same request at the same step gets the same answer (resume determinism); the next one need not.
-    services.begin(0, 1);
+    // The same request at the same step gets the same answer (resume determinism), whatever other plugins asked
+    // before; another hook at the same step draws other numbers.
+    services.begin(0, 1, Phase::Step);
+    services.sample_tasks("other", &json!({"domain": "airline", "count": 3})).unwrap();
     assert_eq!(services.sample_tasks("replay", &json!({"domain": "airline", "count": 3})).unwrap(), sampled);
+    services.begin(0, 1, Phase::Evaluation);
+    assert_ne!(services.sample_tasks("replay", &json!({"domain": "airline", "count": 3})).unwrap(), sampled);
 
     let future = services.sample_tasks("replay", &json!({"domain": "retail", "count": 1})).unwrap_err();
     assert!(future.contains("not reached"), "{future}");
