@@ -20,7 +20,7 @@ retain="${CARGO_TARGET_DIR:-$root/target}/release/retain"
 declare -A strategies=(
     [naive]='[{name="sequential"}]'
     [replay]='[{name="replay", config={ratio=0.25}}]'
-    [ewc]='[{name="ewc", config={lambda=10.0, normalize="mean"}}]'
+    [ewc]='[{name="ewc", config={lambda=1000.0, normalize="mean"}}]'
 )
 runs=()
 for name in naive replay ewc; do

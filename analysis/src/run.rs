@@ -168,7 +168,10 @@ fn plugin_list(config: &Value, pointer: &str) -> std::result::Result<Vec<PluginE
                                 }
                             }
                         }
-                        _ if key == "name" || key == "priority" => {}
+                        // A strategy's `weight` means nothing (only rewards are weighted).
+                        _ if key == "name"
+                            || key == "priority"
+                            || (key == "weight" && pointer.ends_with("strategies")) => {}
                         _ => {
                             if let Some(s) = scalar(v) {
                                 settings.insert(key.clone(), s);

@@ -20,6 +20,7 @@
 
 pub mod state;
 
+use rayon::prelude::*;
 use retain_plugin_api::{Context, Host, LogLevel, PluginError, Strategy, TensorView, TensorViewMut, export_plugins};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -326,11 +327,19 @@ impl Strategy for Ewc {
         }
         self.check_parameters(params, grads)?;
         let lambda = self.config.lambda as f32;
+        // Checked above: every entry has each parameter, with its length.
+        let anchors: Vec<Vec<&Anchor>> =
+            params.iter().map(|p| self.entries.iter().filter_map(|e| e.get(p.name())).collect()).collect();
+        // Parameters are edited in parallel; their sums are added in parameter order, so metrics are reproducible.
+        let per_parameter: Vec<EditSums> = params
+            .par_iter()
+            .zip(grads.par_iter_mut())
+            .zip(anchors.par_iter())
+            .map(|((p, g), anchors)| edit_parameter(p.values(), g.values_mut(), anchors, lambda))
+            .collect();
         let mut sums = EditSums::default();
-        for (p, g) in params.iter().zip(grads.iter_mut()) {
-            // Checked above: every entry has this parameter, with its length.
-            let anchors: Vec<&Anchor> = self.entries.iter().filter_map(|e| e.get(p.name())).collect();
-            sums.add(edit_parameter(p.values(), g.values_mut(), &anchors, lambda));
+        for part in per_parameter {
+            sums.add(part);
         }
         let (weighted_sq, penalty_grad_sq) = (sums.weighted_sq, sums.pull_sq);
         let task_grad_norm = sums.grad_sq.sqrt();
