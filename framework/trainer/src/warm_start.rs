@@ -25,6 +25,30 @@ pub struct SftStats {
     pub extras: ExtraStats,
 }
 
+/// A row shorter than this share of its micro-batch's longest row starts a new micro-batch.
+const BUCKET_SHARE: f64 = 0.75;
+
+/// `batch` in micro-batches of similar length, longest first: each holds at most [`MICRO_BATCH_TOKENS`] padded
+/// tokens, and a row much shorter than the micro-batch's first starts the next one. Padding is what a mixed batch
+/// (replayed demonstrations of another domain) would otherwise pay for; the loss is a sum over rows, so grouping
+/// changes nothing but speed. The order is a pure function of the lengths (stable), so runs stay reproducible.
+fn length_buckets<'a>(batch: &[&'a Encoded]) -> Vec<Vec<&'a Encoded>> {
+    let mut sorted: Vec<&Encoded> = batch.to_vec();
+    sorted.sort_by_key(|e| std::cmp::Reverse(e.len()));
+    let mut buckets: Vec<Vec<&Encoded>> = Vec::new();
+    for row in sorted {
+        let fits = buckets.last().is_some_and(|bucket| {
+            let longest = bucket[0].len().max(1);
+            (bucket.len() + 1) * longest <= MICRO_BATCH_TOKENS && row.len() as f64 >= BUCKET_SHARE * longest as f64
+        });
+        match buckets.last_mut() {
+            Some(bucket) if fits => bucket.push(row),
+            _ => buckets.push(vec![row]),
+        }
+    }
+    buckets
+}
+
 /// The gradients of `weight · mean NLL` over the agent tokens of `batch` (the token mean over the whole batch,
 /// computed in micro-batches that add up to it exactly), plus the strategies' snapshot KL terms when `extras` is
 /// given. Returns `None` when the batch has no agent token; else the gradients, the NLL term and the summed KL.
@@ -40,11 +64,9 @@ pub(crate) fn supervised_gradients(
     if active == 0 {
         return Ok(None);
     }
-    let longest = batch.iter().map(|e| e.len()).max().unwrap_or(1);
-    let rows = (MICRO_BATCH_TOKENS / longest.max(1)).max(1);
     let mut total: Option<Gradients> = None;
     let (mut loss_sum, mut snapshot_kl) = (0.0, 0.0);
-    for (c, part) in batch.chunks(rows).enumerate() {
+    for (c, part) in length_buckets(batch).iter().enumerate() {
         let ids: Vec<Vec<u32>> = part.iter().map(|e| e.ids.clone()).collect();
         let masks: Vec<Vec<f32>> = part.iter().map(|e| e.loss_mask.clone()).collect();
         let padded = PaddedBatch::new(&ids, &masks, pad_id, &Device::Cpu)?;
@@ -87,4 +109,37 @@ pub fn sft_step(
     optimizer.step(policy.model.trainable(), &grads, learning_rate)?;
     let active = batch.iter().map(|e| e.trainable_tokens()).sum();
     Ok(SftStats { loss, grad_norm, trained_tokens: active, extras: extras.stats(sft_loss, snapshot_kl) })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{MICRO_BATCH_TOKENS, length_buckets};
+    use crate::encode::Encoded;
+
+    fn rows(lengths: &[usize]) -> Vec<Encoded> {
+        lengths.iter().map(|&n| Encoded { ids: vec![1; n], loss_mask: vec![1.0; n] }).collect()
+    }
+
+    #[test]
+    fn buckets_keep_every_row_group_similar_lengths_and_respect_the_token_cap() {
+        // A replayed batch: 4 long demonstrations among 12 short ones.
+        let batch = rows(&[300, 760, 310, 290, 768, 305, 300, 299, 750, 301, 300, 295, 740, 303, 298, 302]);
+        let refs: Vec<&Encoded> = batch.iter().collect();
+        let buckets = length_buckets(&refs);
+        let lengths: Vec<Vec<usize>> = buckets.iter().map(|b| b.iter().map(|e| e.len()).collect()).collect();
+        assert_eq!(
+            lengths,
+            [vec![768, 760, 750, 740], vec![310, 305, 303, 302, 301, 300, 300, 300, 299, 298, 295, 290]]
+        );
+        let padded: usize = buckets.iter().map(|b| b.len() * b[0].len()).sum();
+        assert!(padded < 16 * 768 / 2 + 768, "padding is not halved: {padded}");
+
+        let many = rows(&[700; 40]);
+        let refs: Vec<&Encoded> = many.iter().collect();
+        let buckets = length_buckets(&refs);
+        assert!(buckets.iter().all(|b| b.len() * 700 <= MICRO_BATCH_TOKENS));
+        assert_eq!(buckets.iter().map(Vec::len).sum::<usize>(), 40);
+    }
 }

@@ -42,7 +42,8 @@ fn buffered(run: &Path) -> Vec<retain_buffers::Record> {
     out
 }
 
-fn config(out: &Path) -> Config {
+/// Two domains with warm start and RL, a checkpoint after every step.
+pub fn config(out: &Path) -> Config {
     let mut config = small_config(out, "full", &[Domain::Retail, Domain::Telecom]);
     config.trainer.warm_start_steps = 2;
     config.sequence.num_steps_per_task = 2;

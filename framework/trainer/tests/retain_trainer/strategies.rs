@@ -5,22 +5,20 @@
 
 use std::path::Path;
 
-use retain_config::{Config, Domain};
+use retain_config::Config;
 use retain_plugin_host::HostServices;
 use retain_trainer::host::{DomainTasks, Phase, TrainerServices};
 use retain_trainer::{Silent, resume, run};
 use serde_json::{Value, json};
 
-use super::common::{builtin_with, small_config};
-use super::resume::copy_dir;
+use super::common::builtin_with;
+use super::resume::{self, copy_dir};
 use super::run_dir::metrics_without_timings;
 
+/// The resume tests' two-domain run, with every built-in strategy and the example plugin.
 fn config(out: &Path) -> Config {
-    let mut config = small_config(out, "cl", &[Domain::Retail, Domain::Telecom]);
-    config.trainer.warm_start_steps = 2;
-    config.sequence.num_steps_per_task = 2;
-    config.sequence.save_interval = 1;
-    config.sequence.keep_last_checkpoints = 8;
+    let mut config = resume::config(out);
+    config.run.name = "cl".to_owned();
     config.plugins.strategies = vec![
         builtin_with("replay", json!({"ratio": 0.5})),
         builtin_with("ewc", json!({"lambda": 1000.0, "fisher_samples": 4})),
