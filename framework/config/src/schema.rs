@@ -338,6 +338,10 @@ pub struct TrainerConfig {
     /// Learning rate of the warm-start steps; `None` uses `learning_rate`. Supervised steps tolerate (and a
     /// model trained from scratch needs) a much larger rate than policy-gradient steps.
     pub warm_start_learning_rate: Option<f64>,
+    /// Warm start: replace the database ids in each demonstration by fresh random ones of the same shape every
+    /// time it is trained on, so a model trained from scratch learns to copy ids from the ticket and tool results
+    /// instead of memorising the training tasks' ids.
+    pub warm_start_randomize_ids: bool,
     /// A*-PO's two coefficients (used when `algorithm = "a_star_po"`).
     pub a_star: AStarConfig,
 }
@@ -386,6 +390,7 @@ impl Default for TrainerConfig {
             max_episode_tokens: 1536,
             warm_start_steps: 0,
             warm_start_learning_rate: None,
+            warm_start_randomize_ids: false,
             a_star: AStarConfig::default(),
         }
     }

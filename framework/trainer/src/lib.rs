@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod extras;
 pub mod fisher;
 pub mod host;
+pub mod id_augment;
 pub mod loss;
 pub mod plugins;
 pub mod policy;

@@ -16,6 +16,7 @@ use retain_config::{Algorithm, Config, Curriculum, DataSource, ReferencePolicy};
 use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, DomainData, demonstrations, domain_data};
 use retain_data::demo::Demonstration;
+use retain_data::protocol::Segment;
 use retain_model::mode::mix_seed;
 use retain_model::{AdamW, AdamWConfig, LrSchedule, SamplingConfig};
 use retain_plugin_api::Context;
@@ -27,6 +28,7 @@ use crate::error::{Result, TrainerError};
 use crate::evaluate::{EvalSettings, evaluate_domain, pass_hat_k};
 use crate::extras::{ExtraStats, SftTerm, SnapshotTerm};
 use crate::host::{DomainTasks, Phase, TrainerServices};
+use crate::id_augment::{ids_in, randomize_ids};
 use crate::plugins::RunPlugins;
 use crate::policy::{Policy, train_tokenizer};
 use crate::rollout::{EpisodeSpec, Rollout, RolloutLimits, run_episodes};
@@ -147,6 +149,7 @@ mod stream {
     pub const A_STAR_REFERENCE: u64 = 7;
     pub const PLUGINS: u64 = 8;
     pub const PLUGIN_SERVICES: u64 = 9;
+    pub const ID_AUGMENT: u64 = 10;
 }
 
 /// One scored training batch.
@@ -171,6 +174,8 @@ struct Trainer<'c> {
     config: &'c Config,
     domains: Vec<DomainData>,
     demos: Vec<Vec<Encoded>>,
+    /// With `trainer.warm_start_randomize_ids`: each demonstration's segments and the ids in them, per domain.
+    id_sources: Option<Vec<Vec<IdSource>>>,
     policy: Policy,
     reference: Option<Policy>,
     optimizer: AdamW,
@@ -268,6 +273,26 @@ fn encode_demos(demos: &[Vec<Demonstration>], policy: &Policy) -> Result<Vec<Vec
     demos.iter().map(|ds| ds.iter().map(|d| encode_segments(&policy.tokenizer, &d.segments)).collect()).collect()
 }
 
+/// A demonstration's segments and the database ids that occur in them (for `warm_start_randomize_ids`).
+type IdSource = (Vec<Segment>, Vec<String>);
+
+/// The id sources of every demonstration when `trainer.warm_start_randomize_ids` is on.
+fn id_sources(config: &Config, domains: &[DomainData], demos: &[Vec<Demonstration>]) -> Option<Vec<Vec<IdSource>>> {
+    if !config.trainer.warm_start_randomize_ids {
+        return None;
+    }
+    Some(
+        domains
+            .iter()
+            .zip(demos)
+            .map(|(data, demos)| {
+                let known: std::collections::HashSet<String> = data.env.entity_ids().into_iter().collect();
+                demos.iter().map(|d| (d.segments.clone(), ids_in(&d.segments, &known))).collect()
+            })
+            .collect(),
+    )
+}
+
 /// The domains of `config` in task order, with the tasks the run trains and evaluates on (generated from the run
 /// seed, so a checkpoint's config rebuilds exactly the same tasks).
 pub fn load_domains(config: &Config) -> Result<Vec<DomainData>> {
@@ -351,6 +376,7 @@ impl<'c> Trainer<'c> {
             }
         };
         let demos = encode_demos(&demo_texts, &policy)?;
+        let id_sources = id_sources(config, &domains, &demo_texts);
         let (task_json, task_index) = task_tables(&domains)?;
         attach(&services, &domains, &task_json, &policy);
         let needs_reference = config.trainer.kl_coef != 0.0 || config.trainer.algorithm == Algorithm::AStarPo;
@@ -369,6 +395,7 @@ impl<'c> Trainer<'c> {
             config,
             domains,
             demos,
+            id_sources,
             policy,
             reference,
             optimizer,
@@ -420,7 +447,9 @@ impl<'c> Trainer<'c> {
         progress.phase("regenerating tasks and demonstrations", config.sequence.task_order.len() as u64);
         let domains = load_domains(config)?;
         let policy = Policy::load(&checkpoint.model_dir(), seed(config, stream::POLICY_INIT, 0), None)?;
-        let demos = encode_demos(&demonstrations_of(&domains, progress)?, &policy)?;
+        let demo_texts = demonstrations_of(&domains, progress)?;
+        let demos = encode_demos(&demo_texts, &policy)?;
+        let id_sources = id_sources(config, &domains, &demo_texts);
         let optimizer = AdamW::load(&checkpoint.path(OPTIMIZER_FILE))?;
         let reference_path = checkpoint.path(REFERENCE_FILE);
         let reference = if reference_path.is_file() {
@@ -462,6 +491,7 @@ impl<'c> Trainer<'c> {
             config,
             domains,
             demos,
+            id_sources,
             policy,
             reference,
             optimizer,
@@ -707,7 +737,23 @@ impl<'c> Trainer<'c> {
             let indices = batch_indices(pool.len(), batch_size, self.config.run.seed, stream, step);
             let chosen = self.augment(&ctx, d, indices.iter().map(|&i| pool[i]).collect())?;
             let terms = self.step_terms(&ctx)?;
-            let batch: Vec<&Encoded> = chosen.iter().map(|&(j, i)| &self.demos[j][i]).collect();
+            let randomized: Vec<Encoded> = match &self.id_sources {
+                Some(sources) => chosen
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &(j, i))| {
+                        let (segments, ids) = &sources[j][i];
+                        let seed = seed(self.config, stream::ID_AUGMENT, mix_seed(self.global_step, k as u64));
+                        encode_segments(&self.policy.tokenizer, &randomize_ids(segments, ids, seed))
+                    })
+                    .collect::<Result<_>>()?,
+                None => Vec::new(),
+            };
+            let batch: Vec<&Encoded> = if self.id_sources.is_some() {
+                randomized.iter().collect()
+            } else {
+                chosen.iter().map(|&(j, i)| &self.demos[j][i]).collect()
+            };
             let lr = self.learning_rate(base_lr, step, steps);
             let drop_seed = seed(self.config, stream::DROPOUT, self.global_step);
             let max_grad_norm = self.config.trainer.max_grad_norm;

@@ -69,3 +69,27 @@ fn warm_start_and_grpo_learn_an_easy_telecom_family() {
     }
     assert!(saw_observation, "no episode got past its first turn, so no tool output was checked");
 }
+
+#[test]
+fn randomized_ids_change_every_warm_start_batch_reproducibly() {
+    let out = tempfile::tempdir().unwrap();
+    let losses = |name: &str, randomize: bool| {
+        let mut config = small_config(out.path(), name, &[Domain::Airline]);
+        config.trainer.warm_start_steps = 3;
+        config.sequence.num_steps_per_task = 1;
+        config.eval.before_training = false;
+        config.trainer.warm_start_randomize_ids = randomize;
+        let summary = run(&config, &mut Silent).unwrap();
+        super::run_dir::metrics_without_timings(&summary.dir)
+            .into_iter()
+            .filter(|l| l["phase"] == "warm_start")
+            .map(|l| l["loss"].as_f64().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    let plain = losses("plain", false);
+    let randomized = losses("randomized", true);
+    assert_eq!(plain.len(), 3);
+    // The first step sees the same weights, so a different loss means different (re-tokenised) batches.
+    assert!(plain.iter().zip(&randomized).all(|(a, b)| a != b), "{plain:?} vs {randomized:?}");
+    assert_eq!(losses("again", true), randomized, "the random ids are a function of the run seed and step");
+}
