@@ -13,6 +13,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 config="${1:-$root/examples/full.toml}"
 out="${2:-$root/runs/compare}"
 cd "$root"
+if [[ ! -f "$config" ]]; then
+    echo "error: no config file at $config (give a run config such as examples/full.toml)" >&2
+    exit 2
+fi
 
 cargo build --release --workspace
 retain="${CARGO_TARGET_DIR:-$root/target}/release/retain"

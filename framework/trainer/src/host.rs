@@ -23,8 +23,8 @@ use retain_buffers::{BufferReader, RecordFilter, SampleStrategy, StoredRecord, s
 use retain_model::Qwen2;
 use retain_model::mode::mix_seed;
 use retain_plugin_api::OwnedTensor;
-use retain_plugin_host::HostServices;
 use retain_plugin_host::pipeline::RewardBreakdown;
+use retain_plugin_host::{HostServices, PluginRng};
 
 use crate::encode::Encoded;
 use crate::error::Result;
@@ -170,10 +170,9 @@ impl TrainerServices {
     fn next_seed(state: &mut State, seed: u64, plugin: &str) -> u64 {
         let calls = state.calls.entry(plugin.to_owned()).or_insert(0);
         *calls += 1;
-        let plugin_hash =
-            plugin.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         let base = mix_seed(mix_seed(seed, state.global_step), state.phase as u64);
-        mix_seed(mix_seed(base, plugin_hash), *calls)
+        // The plugin's own stream at this point (the host's name hashing), so plugins draw unrelated numbers.
+        mix_seed(PluginRng::for_plugin(base, plugin).next_u64(), *calls)
     }
 
     /// The index of `domain` in the task order, if plugins may reach it now.
