@@ -62,6 +62,31 @@ fn bad_configs_exit_one_with_a_precise_message() {
     assert!(stderr(&out).contains("cannot read config file missing.toml"), "{}", stderr(&out));
 }
 
+#[test]
+fn generator_sizes_are_checked_with_the_config() {
+    let out = retain(&["config", "check", "examples/quickstart.toml", "--set", "data.generator.retail.products=1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("data.generator.retail.products = 1 (must be 2..=8)"), "{}", stderr(&out));
+    let out = retain(&["config", "check", "examples/quickstart.toml", "--set", "data.generator.telecom.lines=2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("unknown key `data.generator.telecom.lines`"), "{}", stderr(&out));
+}
+
+#[test]
+fn data_lengths_reports_each_domain_in_the_run_tokenizer() {
+    let out = retain(&["data", "lengths", "examples/quickstart.toml", "--set", "data.train_tasks_per_domain=24"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let domains: Vec<&str> = lines.iter().map(|l| l["domain"].as_str().unwrap()).collect();
+    assert_eq!(domains, ["airline", "retail", "telecom"]);
+    for l in &lines {
+        assert_eq!(l["episode"]["n"], 24);
+        assert_eq!(l["limit"], 768);
+        assert!(l["episode"]["p50"].as_u64().unwrap() > l["agent"]["p50"].as_u64().unwrap());
+    }
+}
+
 mod cli {
     mod crash;
 }

@@ -8,6 +8,7 @@
 
 mod domain;
 mod error;
+mod generator;
 mod locate;
 mod overrides;
 mod resolve;
@@ -16,6 +17,7 @@ mod validate;
 
 pub use domain::{Domain, UnknownDomain};
 pub use error::{ConfigError, Origin};
+pub use generator::{AirlineDbConfig, GeneratorSizes, RetailDbConfig, TelecomConfig};
 pub use overrides::Override;
 pub use resolve::{load, load_str};
 pub use schema::*;

@@ -3,7 +3,7 @@
 //! A config file may leave out any key; what it leaves out takes the value of the `Default` impl next to the
 //! struct. Unknown keys are rejected (`deny_unknown_fields`) so that a typo never silently falls back to a default.
 
-use crate::Domain;
+use crate::{Domain, GeneratorSizes};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -184,6 +184,11 @@ pub struct DataConfig {
     /// telecom by sub-issue: `telecom = ["airplane_mode_on"]`); a domain left out draws from every family. A name
     /// the domain's generator does not know is an error when the run starts.
     pub families: FamilyFilter,
+    /// Sizes of the generated databases and telecom's composition depth (`[data.generator.airline]` users,
+    /// airports, flights, days, max_reservations_per_user; `[data.generator.retail]` users, products,
+    /// max_orders_per_user; `[data.generator.telecom]` max_issues, customers, max_lines_per_customer). Ranges are checked when the run
+    /// starts (and by `retain config check`).
+    pub generator: GeneratorSizes,
 }
 
 /// Task families per domain (see [`DataConfig::families`]).
@@ -219,6 +224,7 @@ impl Default for DataConfig {
             max_tasks_per_domain: None,
             policy: PolicyText::Compact,
             families: FamilyFilter::default(),
+            generator: GeneratorSizes::default(),
         }
     }
 }

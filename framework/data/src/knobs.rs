@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use retain_config::{AirlineDbConfig, GeneratorSizes, RetailDbConfig, TelecomConfig};
+
 use crate::error::DataError;
 
 /// Which side of the train/test split a task belongs to. Entities (users, reservations, …) are partitioned
@@ -35,62 +37,6 @@ impl Split {
     }
 }
 
-/// Size of a generated airline database.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AirlineDbConfig {
-    /// Customers.
-    pub users: usize,
-    /// Airports used (taken from τ²'s fixed list of 20).
-    pub airports: usize,
-    /// Flights (each on its own route, so "the direct flight from A to B" is unambiguous).
-    pub flights: usize,
-    /// Consecutive dates each flight operates, centred on "today" (2024-05-15).
-    pub days: usize,
-    /// Most reservations a customer holds (at least one).
-    pub max_reservations_per_user: usize,
-}
-
-impl Default for AirlineDbConfig {
-    fn default() -> Self {
-        AirlineDbConfig { users: 40, airports: 6, flights: 14, days: 8, max_reservations_per_user: 2 }
-    }
-}
-
-/// Size of a generated retail database.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetailDbConfig {
-    /// Customers.
-    pub users: usize,
-    /// Product types (each with a few variants).
-    pub products: usize,
-    /// Most orders a customer has (at least one).
-    pub max_orders_per_user: usize,
-}
-
-impl Default for RetailDbConfig {
-    fn default() -> Self {
-        RetailDbConfig { users: 40, products: 6, max_orders_per_user: 3 }
-    }
-}
-
-/// Telecom task composition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TelecomConfig {
-    /// Most sub-issues composed into one task (τ²'s full set goes up to 3+; 1 = single issues only).
-    pub max_issues: usize,
-    /// Customers generated in the agent database (one is the ticket's customer; the others are decoys).
-    pub customers: usize,
-}
-
-impl Default for TelecomConfig {
-    fn default() -> Self {
-        TelecomConfig { max_issues: 2, customers: 12 }
-    }
-}
-
 /// All generator knobs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -108,6 +54,17 @@ pub struct GeneratorConfig {
 }
 
 impl GeneratorConfig {
+    /// A run's generator: its `[data.generator]` sizes and its families for one domain.
+    pub fn for_run(sizes: &GeneratorSizes, families: Option<Vec<String>>) -> Self {
+        GeneratorConfig {
+            airline: sizes.airline.clone(),
+            retail: sizes.retail.clone(),
+            telecom: sizes.telecom.clone(),
+            families,
+            test_fraction: DEFAULT_TEST_FRACTION,
+        }
+    }
+
     /// Checks ranges; errors name the offending key.
     pub fn validate(&self) -> Result<(), DataError> {
         let a = &self.airline;
@@ -156,6 +113,12 @@ impl GeneratorConfig {
         }
         if self.telecom.max_issues == 0 || self.telecom.max_issues > 4 {
             return Err(DataError::Config(format!("telecom.max_issues = {} (must be 1..=4)", self.telecom.max_issues)));
+        }
+        if !(1..=2).contains(&self.telecom.max_lines_per_customer) {
+            return Err(DataError::Config(format!(
+                "telecom.max_lines_per_customer = {} (must be 1 or 2)",
+                self.telecom.max_lines_per_customer
+            )));
         }
         if self.telecom.customers == 0 || self.telecom.customers > 500 {
             return Err(DataError::Config(format!("telecom.customers = {} (must be 1..=500)", self.telecom.customers)));

@@ -12,6 +12,7 @@ pub mod extras;
 pub mod fisher;
 pub mod host;
 pub mod id_augment;
+pub mod lengths;
 pub mod loss;
 pub mod plugins;
 pub mod policy;

@@ -13,12 +13,12 @@ use serde_json::{Map, Value, json};
 use retain_analysis::matrix::{MatrixFile, MatrixRowFile};
 use retain_checkpoint::{CheckpointMeta, CheckpointName, ConfigHash, OPTIMIZER_FILE, RunDir, Source, WriteOptions};
 use retain_config::{Algorithm, Config, Curriculum, DataSource, ReferencePolicy};
-use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, DomainData, demonstrations, domain_data};
 use retain_data::demo::Demonstration;
 use retain_data::protocol::Segment;
+use retain_data::{DataError, GeneratorConfig};
 use retain_model::mode::mix_seed;
-use retain_model::{AdamW, AdamWConfig, LrSchedule, SamplingConfig};
+use retain_model::{AdamW, AdamWConfig, LrSchedule, SamplingConfig, Tokenizer};
 use retain_plugin_api::Context;
 use retain_plugin_api::contract::{BatchItem, LossTerm};
 
@@ -268,6 +268,23 @@ fn demonstrations_of(domains: &[DomainData], progress: &mut dyn Progress) -> Res
         .collect()
 }
 
+/// The tiny default's tokenizer: a byte-level BPE trained on the run's demonstrations (`demos`, per domain), with
+/// every entity id as one token when `model.tiny.entity_tokens` is on.
+pub(crate) fn tiny_tokenizer(
+    config: &Config,
+    domains: &[DomainData],
+    demos: &[Vec<Demonstration>],
+) -> Result<Tokenizer> {
+    let corpus: Vec<String> = demos.iter().flatten().map(|d| d.text()).collect();
+    let ids: Vec<String> = if config.model.tiny.entity_tokens {
+        let all: std::collections::BTreeSet<String> = domains.iter().flat_map(|d| d.env.entity_ids()).collect();
+        all.into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    train_tokenizer(&corpus, &config.model.tiny, &ids)
+}
+
 /// Demonstrations as token sequences in the policy's tokenizer, per domain.
 fn encode_demos(demos: &[Vec<Demonstration>], policy: &Policy) -> Result<Vec<Vec<Encoded>>> {
     demos.iter().map(|ds| ds.iter().map(|d| encode_segments(&policy.tokenizer, &d.segments)).collect()).collect()
@@ -304,8 +321,11 @@ pub fn load_domains(config: &Config) -> Result<Vec<DomainData>> {
         .task_order
         .iter()
         .map(|&domain| {
-            let generator =
-                GeneratorConfig { families: data.families.of(domain).cloned(), ..GeneratorConfig::default() };
+            let generator = GeneratorConfig::for_run(&data.generator, data.families.of(domain).cloned());
+            generator.validate().map_err(|e| match e {
+                DataError::Config(msg) => TrainerError::Config(format!("data.generator.{msg}")),
+                other => other.into(),
+            })?;
             Ok(domain_data(
                 domain,
                 config.run.seed,
@@ -357,23 +377,12 @@ impl<'c> Trainer<'c> {
                 Policy::load(&origin.model_dir(), seed(config, stream::POLICY_INIT, 0), config.model.lora.as_ref())?
             }
             (None, Some(path)) => Policy::load(path, seed(config, stream::POLICY_INIT, 0), config.model.lora.as_ref())?,
-            (None, None) => {
-                let corpus: Vec<String> = demo_texts.iter().flatten().map(|d| d.text()).collect();
-                let ids: Vec<String> = if config.model.tiny.entity_tokens {
-                    let all: std::collections::BTreeSet<String> =
-                        domains.iter().flat_map(|d| d.env.entity_ids()).collect();
-                    all.into_iter().collect()
-                } else {
-                    Vec::new()
-                };
-                let tokenizer = train_tokenizer(&corpus, &config.model.tiny, &ids)?;
-                Policy::tiny(
-                    &config.model.tiny,
-                    tokenizer,
-                    seed(config, stream::POLICY_INIT, 0),
-                    config.model.lora.as_ref(),
-                )?
-            }
+            (None, None) => Policy::tiny(
+                &config.model.tiny,
+                tiny_tokenizer(config, &domains, &demo_texts)?,
+                seed(config, stream::POLICY_INIT, 0),
+                config.model.lora.as_ref(),
+            )?,
         };
         let demos = encode_demos(&demo_texts, &policy)?;
         let id_sources = id_sources(config, &domains, &demo_texts);

@@ -7,6 +7,7 @@
 mod retain_trainer {
     pub mod common;
     mod learning;
+    mod lengths;
     pub mod resume;
     mod rollouts;
     pub mod run_dir;

@@ -32,5 +32,13 @@ pub fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
 /// Loads a config file with `--set` overrides; shared by every command that takes a config.
 pub fn resolve(file: &std::path::Path, overrides: &[String]) -> anyhow::Result<retain_config::Config> {
     let overrides = overrides.iter().map(|s| s.parse::<Override>()).collect::<Result<Vec<_>, _>>()?;
-    Ok(retain_config::load(file, &overrides)?)
+    let config = retain_config::load(file, &overrides)?;
+    // The generators know their own limits; checking them here makes every command that takes a config (and
+    // `retain config check`) refuse bad database sizes before any work.
+    if let Err(retain_data::DataError::Config(msg)) =
+        retain_data::GeneratorConfig::for_run(&config.data.generator, None).validate()
+    {
+        anyhow::bail!("{}: data.generator.{msg}", file.display());
+    }
+    Ok(config)
 }

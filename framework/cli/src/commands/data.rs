@@ -18,6 +18,19 @@ pub enum DataCommand {
     Demos(super::data_gen::DemosArgs),
     /// Measure generation speed, gold pass rates and episode lengths of every domain (JSON lines).
     Bench(super::data_gen::BenchArgs),
+    /// Episode lengths of a run config's training demonstrations in its policy's tokens, per domain (JSON lines):
+    /// whole episodes, prompt / agent / tool-result parts, and how many exceed `trainer.max_episode_tokens`.
+    Lengths(LengthsArgs),
+}
+
+/// Options of `retain data lengths`.
+#[derive(Debug, Args)]
+pub struct LengthsArgs {
+    /// Run configuration (TOML) whose data, tokenizer and limits are measured.
+    pub config: PathBuf,
+    /// Override a key, e.g. `--set data.policy=compact` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
 }
 
 /// Options of `retain data fetch-tau2`.
@@ -40,6 +53,13 @@ pub fn run(cmd: DataCommand) -> anyhow::Result<()> {
         DataCommand::Generate(args) => super::data_gen::run_generate(args),
         DataCommand::Demos(args) => super::data_gen::run_demos(args),
         DataCommand::Bench(args) => super::data_gen::run_bench(args),
+        DataCommand::Lengths(args) => {
+            let config = super::config::resolve(&args.config, &args.overrides)?;
+            for domain in retain_trainer::lengths::episode_lengths(&config)? {
+                println!("{}", serde_json::to_string(&domain)?);
+            }
+            Ok(())
+        }
         DataCommand::FetchTau2(args) => {
             let dest = args.dest.unwrap_or_else(default_fetch_dest);
             // pip download and extraction take seconds; a spinner on stderr shows the command is alive.

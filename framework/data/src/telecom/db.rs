@@ -1,6 +1,6 @@
 //! Generated telecom databases in τ²'s `TelecomDB` schema, and the default phone (`user_db.toml`'s state).
 //!
-//! Plans follow τ²'s catalogue; each customer has one or two active lines (each with a phone device), a
+//! Plans follow τ²'s catalogue; each customer has one or (with `max_lines_per_customer = 2`) two active lines (each with a phone device), a
 //! payment method and one or two past bills, all paid or issued — the sub-issues of a task create the
 //! trouble (overdue bill, suspension, exceeded data) through their initialisation actions, as in τ².
 
@@ -36,7 +36,7 @@ pub fn generate(config: &TelecomConfig, rng: &mut GenRng) -> Result<TelecomState
         let customer_id = format!("C{}", 1001 + k);
         let first = *pick(rng, &FIRST_NAMES);
         let last = *pick(rng, &LAST_NAMES);
-        let n_lines = if rng.random_bool(0.35) { 2 } else { 1 };
+        let n_lines = if config.max_lines_per_customer >= 2 && rng.random_bool(0.35) { 2 } else { 1 };
         let mut line_ids = Vec::new();
         let mut phones = Vec::new();
         let mut charges = Vec::new();

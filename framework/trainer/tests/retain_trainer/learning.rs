@@ -17,7 +17,7 @@ fn warm_start_and_grpo_learn_an_easy_telecom_family() {
     let family = vec!["airplane_mode_on".to_owned()];
     config.data.families.telecom = Some(family.clone());
     config.data.test_tasks_per_domain = 6;
-    config.trainer.warm_start_steps = 40;
+    config.trainer.warm_start_steps = 60;
     config.trainer.warm_start_learning_rate = Some(3e-3);
     config.sequence.num_steps_per_task = 2;
     let summary = run(&config, &mut Silent).unwrap();
