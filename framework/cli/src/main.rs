@@ -1,7 +1,6 @@
 //! `retain`: the command line over retain's library crates. It parses arguments, calls into the libraries, and
 //! maps their typed errors to messages and exit codes (0 ok, 1 failure, 2 usage).
 
-mod allocator;
 mod commands;
 
 use clap::{Parser, Subcommand};
@@ -52,7 +51,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    allocator::tune_for_tensors();
+    retain_model::tune_allocator_for_tensors();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -84,6 +84,7 @@ fn export(dir: &Path) -> retain_model::Result<String> {
 }
 
 fn main() -> ExitCode {
+    retain_model::tune_allocator_for_tensors();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Ok(Some(n)) = flag(&args, "--threads") {
         // candle sizes its element-wise worker pool from CANDLE_NUM_THREADS (read once) and its GEMM split from

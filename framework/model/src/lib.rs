@@ -8,9 +8,11 @@
 //! [`norm`], [`rope`], [`mask`], [`kv_cache`], [`fused`] (training kernels with backward); [`weights`] and [`pretrained`] (HF directory I/O), [`init`]
 //! (random weights), [`lora`] (adapters, PEFT layout), [`tokenizer`] (BPE training), [`sampling`] and
 //! [`generate`] (batched decoding), [`logprobs`] (teacher forcing), [`gradients`], [`adamw`], [`schedule`]
-//! (optimisation), [`threads`] (thread count), [`bench`] (throughput).
+//! (optimisation), [`threads`] (thread count), [`allocator`] (malloc settings binaries apply), [`bench`]
+//! (throughput).
 
 pub mod adamw;
+pub mod allocator;
 pub mod attention;
 pub mod bench;
 pub mod config;
@@ -37,6 +39,7 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use adamw::{AdamW, AdamWConfig};
+pub use allocator::tune_allocator_for_tensors;
 pub use config::{GenerationDefaults, Qwen2Config, TokenIds};
 pub use error::{ModelError, Result};
 pub use generate::{Completion, FinishReason, GenerationConfig, GenerationRequest, generate};
