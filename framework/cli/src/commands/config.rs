@@ -38,7 +38,7 @@ pub fn resolve(file: &std::path::Path, overrides: &[String]) -> anyhow::Result<r
     if let Err(retain_data::DataError::Config(msg)) =
         retain_data::GeneratorConfig::for_run(&config.data.generator, None).validate()
     {
-        anyhow::bail!("{}: data.generator.{msg}", file.display());
+        anyhow::bail!("data.generator.{msg}");
     }
     Ok(config)
 }
