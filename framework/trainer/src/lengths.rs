@@ -8,14 +8,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use retain_config::Config;
-use retain_data::dataset::demonstrations;
 use retain_data::demo::Demonstration;
 use retain_data::length::LengthStats;
 use retain_data::protocol::SegmentKind;
 use retain_model::Tokenizer;
 
 use crate::error::{Result, TrainerError};
-use crate::run::{load_domains, tiny_tokenizer};
+use crate::run::{Silent, demonstrations_of, load_domains, tiny_tokenizer};
 
 /// Length distribution of one domain's training demonstrations.
 #[derive(Debug, Clone, Serialize)]
@@ -43,10 +42,7 @@ pub struct DomainLengths {
 /// tiny default's is trained on these demonstrations, exactly as `retain run` trains it).
 pub fn episode_lengths(config: &Config) -> Result<Vec<DomainLengths>> {
     let domains = load_domains(config)?;
-    let demos = domains
-        .iter()
-        .map(|d| Ok(demonstrations(&d.env, &d.train, d.style)?))
-        .collect::<Result<Vec<Vec<Demonstration>>>>()?;
+    let demos = demonstrations_of(&domains, &mut Silent)?;
     let tokenizer = match &config.model.pretrained {
         Some(dir) => Tokenizer::from_file(&dir.join("tokenizer.json"))?,
         None => tiny_tokenizer(config, &domains, &demos)?,

@@ -257,7 +257,10 @@ fn db_source(config: &Config) -> Result<DbSource> {
 }
 
 /// The oracle demonstrations of every domain's training tasks (warm-start data and tokenizer corpus).
-fn demonstrations_of(domains: &[DomainData], progress: &mut dyn Progress) -> Result<Vec<Vec<Demonstration>>> {
+pub(crate) fn demonstrations_of(
+    domains: &[DomainData],
+    progress: &mut dyn Progress,
+) -> Result<Vec<Vec<Demonstration>>> {
     domains
         .iter()
         .map(|data| {
