@@ -186,8 +186,8 @@ pub struct DataConfig {
     pub families: FamilyFilter,
     /// Sizes of the generated databases and telecom's composition depth (`[data.generator.airline]` users,
     /// airports, flights, days, max_reservations_per_user; `[data.generator.retail]` users, products,
-    /// max_orders_per_user; `[data.generator.telecom]` max_issues, customers, max_lines_per_customer). Ranges are checked when the run
-    /// starts (and by `retain config check`).
+    /// max_orders_per_user; `[data.generator.telecom]` max_issues, customers, max_lines_per_customer). The
+    /// generators check the ranges (`retain_data::GeneratorConfig::check_run_sizes`) before any work.
     pub generator: GeneratorSizes,
 }
 

@@ -65,6 +65,16 @@ impl GeneratorConfig {
         }
     }
 
+    /// Checks a run's `[data.generator]` sizes, with errors naming the run-config key
+    /// (`data.generator.retail.products = 1 (…)`): what `retain run` and every command taking a config call
+    /// before any work.
+    pub fn check_run_sizes(sizes: &GeneratorSizes) -> Result<(), DataError> {
+        Self::for_run(sizes, None).validate().map_err(|e| match e {
+            DataError::Config(msg) => DataError::Config(format!("data.generator.{msg}")),
+            other => other,
+        })
+    }
+
     /// Checks ranges; errors name the offending key.
     pub fn validate(&self) -> Result<(), DataError> {
         let a = &self.airline;

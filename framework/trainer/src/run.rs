@@ -13,10 +13,10 @@ use serde_json::{Map, Value, json};
 use retain_analysis::matrix::{MatrixFile, MatrixRowFile};
 use retain_checkpoint::{CheckpointMeta, CheckpointName, ConfigHash, OPTIMIZER_FILE, RunDir, Source, WriteOptions};
 use retain_config::{Algorithm, Config, Curriculum, DataSource, ReferencePolicy};
+use retain_data::GeneratorConfig;
 use retain_data::dataset::{DbSource, DomainData, demonstrations, domain_data};
 use retain_data::demo::Demonstration;
 use retain_data::protocol::Segment;
-use retain_data::{DataError, GeneratorConfig};
 use retain_model::mode::mix_seed;
 use retain_model::{AdamW, AdamWConfig, LrSchedule, SamplingConfig, Tokenizer};
 use retain_plugin_api::Context;
@@ -318,6 +318,7 @@ fn id_sources(config: &Config, domains: &[DomainData], demos: &[Vec<Demonstratio
 pub fn load_domains(config: &Config) -> Result<Vec<DomainData>> {
     let source = db_source(config)?;
     let data = &config.data;
+    GeneratorConfig::check_run_sizes(&data.generator)?;
     let n_train = data.max_tasks_per_domain.map_or(data.train_tasks_per_domain, |m| m.min(data.train_tasks_per_domain));
     config
         .sequence
@@ -325,10 +326,6 @@ pub fn load_domains(config: &Config) -> Result<Vec<DomainData>> {
         .iter()
         .map(|&domain| {
             let generator = GeneratorConfig::for_run(&data.generator, data.families.of(domain).cloned());
-            generator.validate().map_err(|e| match e {
-                DataError::Config(msg) => TrainerError::Config(format!("data.generator.{msg}")),
-                other => other.into(),
-            })?;
             Ok(domain_data(
                 domain,
                 config.run.seed,

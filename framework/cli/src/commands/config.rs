@@ -35,10 +35,6 @@ pub fn resolve(file: &std::path::Path, overrides: &[String]) -> anyhow::Result<r
     let config = retain_config::load(file, &overrides)?;
     // The generators know their own limits; checking them here makes every command that takes a config (and
     // `retain config check`) refuse bad database sizes before any work.
-    if let Err(retain_data::DataError::Config(msg)) =
-        retain_data::GeneratorConfig::for_run(&config.data.generator, None).validate()
-    {
-        anyhow::bail!("data.generator.{msg}");
-    }
+    retain_data::GeneratorConfig::check_run_sizes(&config.data.generator)?;
     Ok(config)
 }

@@ -1,8 +1,9 @@
 //! Generated telecom databases in τ²'s `TelecomDB` schema, and the default phone (`user_db.toml`'s state).
 //!
-//! Plans follow τ²'s catalogue; each customer has one or (with `max_lines_per_customer = 2`) two active lines (each with a phone device), a
-//! payment method and one or two past bills, all paid or issued — the sub-issues of a task create the
-//! trouble (overdue bill, suspension, exceeded data) through their initialisation actions, as in τ².
+//! Plans follow τ²'s catalogue; each customer has one active line, or two for about a third of the customers
+//! when `max_lines_per_customer = 2` (each line with a phone device), a payment method and one or two past
+//! bills, all paid or issued — the sub-issues of a task create the trouble (overdue bill, suspension, exceeded
+//! data) through their initialisation actions, as in τ².
 
 use rand::Rng;
 use serde_json::{Value, json};
