@@ -59,7 +59,7 @@ pub struct TelecomConfig {
 
 impl Default for TelecomConfig {
     /// Single sub-issues on one-line customers: with these, an episode of the tiny default stays near 1,000
-    /// tokens (`retain data lengths`); composed issues (`max_issues = 2`) reach about 1,800.
+    /// tokens (`retain data lengths`); composed issues on two-line customers reach about 1,800.
     fn default() -> Self {
         TelecomConfig { max_issues: 1, customers: 12, max_lines_per_customer: 1 }
     }
