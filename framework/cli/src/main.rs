@@ -23,6 +23,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Continue a run from a checkpoint (or a run directory's latest), verified first.
     Resume(commands::run::ResumeArgs),
+    /// Build a base model for `model.pretrained`: a tiny model and its tokenizer, taught to copy ids by drills.
+    Pretrain(commands::pretrain::PretrainArgs),
     /// Evaluate a checkpoint on its run's test tasks (JSON: success, mean reward, pass^k per domain).
     Eval(commands::eval::EvalArgs),
     /// Inspect and check run configurations.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Resume(args) => commands::run::resume(args),
+        Command::Pretrain(args) => commands::pretrain::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Config(cmd) => commands::config::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),

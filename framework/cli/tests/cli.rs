@@ -87,6 +87,38 @@ fn data_lengths_reports_each_domain_in_the_run_tokenizer() {
     }
 }
 
+#[test]
+fn pretrain_writes_a_base_and_prints_its_summary_and_refuses_bad_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    let base_arg = base.to_str().unwrap();
+    let small = ["--set", "data.train_tasks_per_domain=16", "--set", "model.tiny.hidden_size=32"];
+    let mut args = vec!["pretrain", "examples/quickstart-base.toml", "--out", base_arg];
+    args.extend(small);
+    args.extend(["--set", "pretrain.copy_drill_steps=3", "--set", "pretrain.batch_size=2"]);
+    let out = retain(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(summary["steps"], 3);
+    assert!(summary["heldout_loss_after"].as_f64().unwrap() > 0.0);
+    assert!(base.join("model.safetensors").is_file() && base.join("tokenizer.json").is_file());
+
+    let again = retain(&args);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("--overwrite"), "{}", stderr(&again));
+
+    let out = retain(&["pretrain", "examples/quickstart-base.toml", "--out", base_arg, "--set", "pretrain.steps=3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("unknown key `pretrain.steps`"), "{}", stderr(&out));
+    let out =
+        retain(&["pretrain", "examples/quickstart-base.toml", "--out", base_arg, "--set", "pretrain.learning_rate=0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("pretrain.learning_rate"), "{}", stderr(&out));
+    let out = retain(&["pretrain", "examples/quickstart.toml", "--out", base_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("model.pretrained"), "{}", stderr(&out));
+}
+
 mod cli {
     mod crash;
 }

@@ -25,6 +25,30 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// How every domain is evaluated after each one is trained.
     pub eval: EvalConfig,
+    /// How `retain pretrain` builds a base model from this config (`retain run` ignores it).
+    pub pretrain: PretrainConfig,
+}
+
+/// `retain pretrain`: copy drills for a tiny model trained from scratch, before any domain. A pretrained language
+/// model brings the skill of copying a string from its context into its output; a tiny model does not, and a
+/// domain's demonstrations teach it slowly because ids are a small share of their tokens. The drills (synthetic
+/// tickets with made-up tools and random ids, `retain_data::copy_drill`) share no tool, entity or wording with the
+/// domains, so the base they build knows no task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PretrainConfig {
+    /// Optimiser steps of copy drills.
+    pub copy_drill_steps: usize,
+    /// Drills per step.
+    pub batch_size: usize,
+    /// AdamW learning rate (constant; gradients clipped at `trainer.max_grad_norm`).
+    pub learning_rate: f64,
+}
+
+impl Default for PretrainConfig {
+    fn default() -> Self {
+        Self { copy_drill_steps: 1500, batch_size: 32, learning_rate: 3e-3 }
+    }
 }
 
 /// Identity of a run and the resources it may use.

@@ -235,6 +235,16 @@ pub(crate) fn check(config: &Config) -> Vec<Violation> {
     if let Some(max) = e.max_tasks_per_domain {
         v.range(&["eval", "max_tasks_per_domain"], max, max >= 1, "at least 1");
     }
+
+    let p = &config.pretrain;
+    v.range(&["pretrain", "copy_drill_steps"], p.copy_drill_steps, p.copy_drill_steps >= 1, "at least 1");
+    v.range(&["pretrain", "batch_size"], p.batch_size, p.batch_size >= 1, "at least 1");
+    v.range(
+        &["pretrain", "learning_rate"],
+        p.learning_rate,
+        p.learning_rate.is_finite() && p.learning_rate > 0.0,
+        "a positive number such as 3e-3",
+    );
     v.found
 }
 

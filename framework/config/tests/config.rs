@@ -29,10 +29,22 @@ fn empty_file_gives_the_defaults() {
 fn quickstart_example_is_valid() {
     let config = load(&quickstart(), &[]).unwrap();
     assert_eq!(config.run.name, "quickstart");
-    assert_eq!(config.model.tiny.hidden_size, 128);
+    assert_eq!(config.model.pretrained.as_deref(), Some(Path::new("examples/quickstart-base")));
+    assert!(config.trainer.warm_start_randomize_ids);
     assert_eq!(config.data.policy, retain_config::PolicyText::Minimal);
     assert_eq!(config.data.families.of(Domain::Telecom), Some(&vec!["airplane_mode_on".to_owned()]));
     assert_eq!(config.trainer.warm_start_learning_rate, Some(3e-3));
+}
+
+#[test]
+fn quickstart_base_recipe_is_valid_and_matches_the_quickstart_data() {
+    let recipe = load(&quickstart().with_file_name("quickstart-base.toml"), &[]).unwrap();
+    let quickstart = load(&quickstart(), &[]).unwrap();
+    assert_eq!(recipe.model.pretrained, None, "the recipe builds the model the quickstart names");
+    assert_eq!(recipe.model.tiny.hidden_size, 128);
+    assert_eq!(recipe.pretrain.copy_drill_steps, 1500);
+    assert_eq!(recipe.data, quickstart.data, "the base's tokenizer is trained on the quickstart's demonstrations");
+    assert_eq!(recipe.run.seed, quickstart.run.seed);
 }
 
 #[test]

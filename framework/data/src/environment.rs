@@ -155,6 +155,22 @@ impl DomainEnv {
         ids.into_iter().filter(|id| id.len() >= 3 && !id.chars().all(|c| c.is_ascii_digit())).collect()
     }
 
+    /// What identifies a customer besides ids, as pools of interchangeable values: retail's first names, last
+    /// names and zip codes (tickets name a user by them). `trainer.warm_start_randomize_ids` replaces each by
+    /// another member of its pool, so a model has to copy them from the ticket instead of memorising the training
+    /// customers, while they keep the look of real names and zips.
+    pub fn personal_details(&self) -> Vec<Vec<String>> {
+        let DomainEnv::Retail(d, _) = self else {
+            return Vec::new();
+        };
+        let db = d.initial_state();
+        let pool = |get: &dyn Fn(&retain_domains::retail::model::User) -> &str| -> Vec<String> {
+            let values: std::collections::BTreeSet<String> = db.users.values().map(|u| get(u).to_owned()).collect();
+            values.into_iter().collect()
+        };
+        vec![pool(&|u| &u.name.first_name), pool(&|u| &u.name.last_name), pool(&|u| &u.address.zip)]
+    }
+
     /// How the agent meets tasks of this domain: τ² solo where supported (telecom), ticket mode otherwise.
     pub fn mode(&self) -> Mode {
         with_env!(self, |d, _g| Mode::default_for(d.supports_solo()))

@@ -9,9 +9,11 @@
 //! * [`prompt`] — the agent-facing system prompt and tool list for a policy choice;
 //! * [`demo`] — gold trajectories run through the real environment and rendered with the protocol (SFT data,
 //!   tokenizer corpus);
-//! * [`length`] — episode length measurements.
+//! * [`length`] — episode length measurements;
+//! * [`copy_drill`] — synthetic tickets with made-up tools that teach a model trained from scratch to copy ids.
 
 pub mod airline;
+pub mod copy_drill;
 pub mod dataset;
 pub mod demo;
 pub mod environment;

@@ -65,10 +65,20 @@ fn reshape(id: &str, rng: &mut ChaCha8Rng) -> String {
 }
 
 /// `segments` with every id of `ids` replaced by its random counterpart drawn from `seed` (the same id gets the
-/// same replacement everywhere in the conversation).
-pub fn randomize_ids(segments: &[Segment], ids: &[String], seed: u64) -> Vec<Segment> {
+/// same replacement everywhere in the conversation): a random member of its pool when one of `pools` holds it
+/// (names, zip codes), else a random string of its shape.
+pub fn randomize_ids(segments: &[Segment], ids: &[String], pools: &[Vec<String>], seed: u64) -> Vec<Segment> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mapping: BTreeMap<&str, String> = ids.iter().map(|id| (id.as_str(), reshape(id, &mut rng))).collect();
+    let mapping: BTreeMap<&str, String> = ids
+        .iter()
+        .map(|id| {
+            let replacement = match pools.iter().find(|pool| pool.contains(id)) {
+                Some(pool) => pool[rng.random_range(0..pool.len())].clone(),
+                None => reshape(id, &mut rng),
+            };
+            (id.as_str(), replacement)
+        })
+        .collect();
     segments
         .iter()
         .map(|segment| {
@@ -113,7 +123,7 @@ mod tests {
         let ids = ids_in(&segments, &known);
         assert_eq!(ids, ["UAEC", "nina23", "nina23@example.com"]);
 
-        let out = randomize_ids(&segments, &ids, 7);
+        let out = randomize_ids(&segments, &ids, &[], 7);
         assert_eq!(out[0].kind, SegmentKind::Prompt);
         let reservation = out[1].text.split('"').nth(3).unwrap().to_owned();
         let user = out[1].text.split('"').nth(7).unwrap().to_owned();
@@ -126,7 +136,7 @@ mod tests {
         assert!(out[0].text.contains(&format!("reservation {reservation} (not UAECX)")));
         assert!(!out[0].text.contains("nina23@example.com") && out[0].text.contains("@"));
         // Reproducible for a seed, different for another.
-        assert_eq!(randomize_ids(&segments, &ids, 7), out);
-        assert_ne!(randomize_ids(&segments, &ids, 8), out);
+        assert_eq!(randomize_ids(&segments, &ids, &[], 7), out);
+        assert_ne!(randomize_ids(&segments, &ids, &[], 8), out);
     }
 }

@@ -16,6 +16,7 @@ pub mod lengths;
 pub mod loss;
 pub mod plugins;
 pub mod policy;
+pub mod pretrain;
 pub mod reward;
 pub mod rollout;
 pub mod run;

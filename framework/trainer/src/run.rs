@@ -139,7 +139,7 @@ struct TrainerState {
 }
 
 /// Stream ids that keep the seeds of different purposes apart.
-mod stream {
+pub(crate) mod stream {
     pub const POLICY_INIT: u64 = 1;
     pub const EVAL: u64 = 2;
     pub const WARM_START: u64 = 3;
@@ -150,6 +150,7 @@ mod stream {
     pub const PLUGINS: u64 = 8;
     pub const PLUGIN_SERVICES: u64 = 9;
     pub const ID_AUGMENT: u64 = 10;
+    pub const COPY_DRILL: u64 = 11;
 }
 
 /// One scored training batch.
@@ -174,8 +175,8 @@ struct Trainer<'c> {
     config: &'c Config,
     domains: Vec<DomainData>,
     demos: Vec<Vec<Encoded>>,
-    /// With `trainer.warm_start_randomize_ids`: each demonstration's segments and the ids in them, per domain.
-    id_sources: Option<Vec<Vec<IdSource>>>,
+    /// With `trainer.warm_start_randomize_ids`: per domain, each demonstration's segments and the ids in them.
+    id_sources: Option<Vec<DomainIds>>,
     policy: Policy,
     reference: Option<Policy>,
     optimizer: AdamW,
@@ -293,11 +294,16 @@ fn encode_demos(demos: &[Vec<Demonstration>], policy: &Policy) -> Result<Vec<Vec
     demos.iter().map(|ds| ds.iter().map(|d| encode_segments(&policy.tokenizer, &d.segments)).collect()).collect()
 }
 
-/// A demonstration's segments and the database ids that occur in them (for `warm_start_randomize_ids`).
-type IdSource = (Vec<Segment>, Vec<String>);
+/// What `warm_start_randomize_ids` replaces in one domain's demonstrations.
+struct DomainIds {
+    /// Values replaced by another member of their pool rather than a random string (names, zip codes).
+    pools: Vec<Vec<String>>,
+    /// Each demonstration's segments and the ids and pool values that occur in them.
+    demos: Vec<(Vec<Segment>, Vec<String>)>,
+}
 
 /// The id sources of every demonstration when `trainer.warm_start_randomize_ids` is on.
-fn id_sources(config: &Config, domains: &[DomainData], demos: &[Vec<Demonstration>]) -> Option<Vec<Vec<IdSource>>> {
+fn id_sources(config: &Config, domains: &[DomainData], demos: &[Vec<Demonstration>]) -> Option<Vec<DomainIds>> {
     if !config.trainer.warm_start_randomize_ids {
         return None;
     }
@@ -306,8 +312,11 @@ fn id_sources(config: &Config, domains: &[DomainData], demos: &[Vec<Demonstratio
             .iter()
             .zip(demos)
             .map(|(data, demos)| {
-                let known: std::collections::HashSet<String> = data.env.entity_ids().into_iter().collect();
-                demos.iter().map(|d| (d.segments.clone(), ids_in(&d.segments, &known))).collect()
+                let pools = data.env.personal_details();
+                let known: std::collections::HashSet<String> =
+                    data.env.entity_ids().into_iter().chain(pools.iter().flatten().cloned()).collect();
+                let demos = demos.iter().map(|d| (d.segments.clone(), ids_in(&d.segments, &known))).collect();
+                DomainIds { pools, demos }
             })
             .collect(),
     )
@@ -339,7 +348,7 @@ pub fn load_domains(config: &Config) -> Result<Vec<DomainData>> {
         .collect()
 }
 
-fn seed(config: &Config, stream: u64, index: u64) -> u64 {
+pub(crate) fn seed(config: &Config, stream: u64, index: u64) -> u64 {
     mix_seed(mix_seed(config.run.seed, stream), index)
 }
 
@@ -751,9 +760,10 @@ impl<'c> Trainer<'c> {
                     .iter()
                     .enumerate()
                     .map(|(k, &(j, i))| {
-                        let (segments, ids) = &sources[j][i];
+                        let (segments, ids) = &sources[j].demos[i];
                         let seed = seed(self.config, stream::ID_AUGMENT, mix_seed(self.global_step, k as u64));
-                        encode_segments(&self.policy.tokenizer, &randomize_ids(segments, ids, seed))
+                        let randomized = randomize_ids(segments, ids, &sources[j].pools, seed);
+                        encode_segments(&self.policy.tokenizer, &randomized)
                     })
                     .collect::<Result<_>>()?,
                 None => Vec::new(),

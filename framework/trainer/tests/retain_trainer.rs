@@ -8,6 +8,7 @@ mod retain_trainer {
     pub mod common;
     mod learning;
     mod lengths;
+    mod pretrain;
     pub mod resume;
     mod rollouts;
     pub mod run_dir;

@@ -9,6 +9,7 @@ pub mod data;
 pub mod data_gen;
 pub mod eval;
 pub mod plugin;
+pub mod pretrain;
 pub mod report;
 pub mod run;
 pub mod tau2;

@@ -56,8 +56,22 @@ pub struct ResumeArgs {
 }
 
 /// A progress bar per phase on stderr; notes are printed above it and stay.
-struct Bar {
+pub(crate) struct Bar {
     bar: Option<ProgressBar>,
+}
+
+impl Bar {
+    /// No bar until the first phase starts.
+    pub(crate) fn new() -> Self {
+        Bar { bar: None }
+    }
+
+    /// Removes the bar from the terminal.
+    pub(crate) fn clear(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
 }
 
 impl Progress for Bar {
@@ -99,7 +113,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let pool = ComputePool::new(config.run.threads)?;
     let options = RunOptions { init_from: args.init_from };
-    let mut bar = Bar { bar: None };
+    let mut bar = Bar::new();
     let result = pool.install(|| match args.resume {
         ResumeMode::Never => retain_trainer::run_with(&config, &options, &mut bar),
         ResumeMode::Auto => retain_trainer::run_or_resume(&config, &options, &mut bar),
@@ -111,15 +125,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 pub fn resume(args: ResumeArgs) -> anyhow::Result<()> {
     pin_threads(args.threads);
     let pool = ComputePool::new(args.threads)?;
-    let mut bar = Bar { bar: None };
+    let mut bar = Bar::new();
     let result = pool.install(|| retain_trainer::resume(&args.path, args.fallback, &mut bar));
     finish(bar, result)
 }
 
 fn finish(mut bar: Bar, result: retain_trainer::Result<RunSummary>) -> anyhow::Result<()> {
-    if let Some(b) = bar.bar.take() {
-        b.finish_and_clear();
-    }
+    bar.clear();
     print_summary(&result?);
     Ok(())
 }
