@@ -139,4 +139,31 @@ mod tests {
         assert_eq!(randomize_ids(&segments, &ids, &[], 7), out);
         assert_ne!(randomize_ids(&segments, &ids, &[], 8), out);
     }
+
+    #[test]
+    fn pooled_values_are_swapped_for_another_member_of_their_pool() {
+        let segments = vec![
+            segment(SegmentKind::Prompt, "I am Lena Wong, zip 33194."),
+            segment(SegmentKind::Assistant, "{\"first_name\": \"Lena\", \"last_name\": \"Wong\", \"zip\": \"33194\"}"),
+        ];
+        let pools = vec![
+            vec!["Lena".to_owned(), "Nina".to_owned(), "Omar".to_owned()],
+            vec!["Wong".to_owned(), "King".to_owned()],
+            vec!["33194".to_owned(), "97250".to_owned()],
+        ];
+        let known: HashSet<String> = pools.iter().flatten().cloned().collect();
+        let ids = ids_in(&segments, &known);
+        assert_eq!(ids, ["33194", "Lena", "Wong"]);
+        let mut seen_first = HashSet::new();
+        for seed in 0..20 {
+            let out = randomize_ids(&segments, &ids, &pools, seed);
+            let fields: Vec<&str> = out[1].text.split('"').collect();
+            let (first, last, zip) = (fields[3], fields[7], fields[11]);
+            assert!(pools[0].iter().any(|p| p == first) && pools[1].iter().any(|p| p == last));
+            assert!(pools[2].iter().any(|p| p == zip));
+            assert_eq!(out[0].text, format!("I am {first} {last}, zip {zip}."));
+            seen_first.insert(first.to_owned());
+        }
+        assert!(seen_first.len() > 1, "the replacement varies with the seed");
+    }
 }
