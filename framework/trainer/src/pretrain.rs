@@ -54,6 +54,12 @@ pub fn pretrain(config: &Config, out: &Path, overwrite: bool, progress: &mut dyn
                 .to_owned(),
         ));
     }
+    if out.exists() && !out.is_dir() {
+        return Err(TrainerError::RunDir(format!(
+            "{} is a file; --out names the directory the base goes to",
+            out.display()
+        )));
+    }
     if out.exists() && !overwrite && std::fs::read_dir(out).map_err(|e| TrainerError::io(out, e))?.next().is_some() {
         return Err(TrainerError::RunDir(format!(
             "{} is not empty; choose another --out or pass --overwrite",

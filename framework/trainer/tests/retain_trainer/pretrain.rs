@@ -59,6 +59,12 @@ fn an_occupied_output_is_kept_and_a_config_with_a_pretrained_model_is_refused() 
     assert!(err.contains("not empty") && err.contains("--overwrite"), "{err}");
     assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
 
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = pretrain(&config, &file, true, &mut Silent).unwrap_err().to_string();
+    assert!(err.contains("is a file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+
     config.model.pretrained = Some(tmp.path().join("somewhere"));
     let err = pretrain(&config, &tmp.path().join("other"), false, &mut Silent).unwrap_err().to_string();
     assert!(err.contains("model.pretrained"), "{err}");
