@@ -15,11 +15,11 @@
 use rand::Rng;
 use serde_json::{Map, Value};
 
-use retain_domains::{Message, ParticipantMessage, Requestor, ToolCall, ToolMessage};
+use retain_domains::{Message, Mode, ParticipantMessage, Requestor, ToolMessage};
 
 use crate::ids::{CODE_ALPHABET, GenRng, code, derived_rng, pick, sample_indices};
-use crate::prompt::COMPACT_TICKET_INSTRUCTION;
-use crate::protocol::template::render_conversation_with_system;
+use crate::prompt::minimal_system;
+use crate::protocol::template::{agent_call, render_conversation_with_system};
 use crate::protocol::{Rendered, SegmentKind};
 
 /// What a ticket's ids are for: neutral nouns that no domain's tools use.
@@ -76,7 +76,7 @@ fn fill(form: &str, label: &str, id: &str) -> String {
 
 fn call(name: String, arguments: &[(String, &str)]) -> Message {
     let arguments: Map<String, Value> = arguments.iter().map(|(k, v)| (k.clone(), Value::from(*v))).collect();
-    Message::Assistant(ParticipantMessage::calls(vec![ToolCall::assistant(name, arguments)]))
+    Message::Assistant(ParticipantMessage::calls(vec![agent_call(&name, arguments)]))
 }
 
 fn tool_result(content: String) -> Message {
@@ -111,8 +111,8 @@ fn ticket_drill(rng: &mut GenRng) -> Rendered {
     let ids: Vec<String> = labels.iter().map(|_| random_id(rng)).collect();
     let target = rng.random_range(0..facts);
     let mut sentences: Vec<String> =
-        labels.iter().zip(&ids).map(|(l, id)| fill(FACT_FORMS[rng.random_range(0..FACT_FORMS.len())], l, id)).collect();
-    sentences.push(fill(ASK_FORMS[rng.random_range(0..ASK_FORMS.len())], labels[target], ""));
+        labels.iter().zip(&ids).map(|(l, id)| fill(pick::<&str>(rng, &FACT_FORMS), l, id)).collect();
+    sentences.push(fill(pick::<&str>(rng, &ASK_FORMS), labels[target], ""));
     let ticket = sentences.join(" ");
 
     let (label, id) = (labels[target], ids[target].as_str());
@@ -126,8 +126,7 @@ fn ticket_drill(rng: &mut GenRng) -> Rendered {
         tool_result("ok".to_owned()),
         Message::Assistant(ParticipantMessage::text(format!("Your {label} {id} is {status}."))),
     ];
-    let system = format!("{COMPACT_TICKET_INSTRUCTION}\n<ticket>\n{ticket}\n</ticket>");
-    render_conversation_with_system(&messages, &[], Some(&system))
+    render_conversation_with_system(&messages, &[], Some(&minimal_system(Mode::Ticket, &ticket)))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! telecom) with its gold-state cache; [`AnyEpisode`] is an episode of any of them. Both dispatch with a `match`,
 //! so an episode can only ever be evaluated by the environment that started it.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -163,12 +164,13 @@ impl DomainEnv {
         let DomainEnv::Retail(d, _) = self else {
             return Vec::new();
         };
-        let db = d.initial_state();
-        let pool = |get: &dyn Fn(&retain_domains::retail::model::User) -> &str| -> Vec<String> {
-            let values: std::collections::BTreeSet<String> = db.users.values().map(|u| get(u).to_owned()).collect();
-            values.into_iter().collect()
-        };
-        vec![pool(&|u| &u.name.first_name), pool(&|u| &u.name.last_name), pool(&|u| &u.address.zip)]
+        let (mut first, mut last, mut zips) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for user in d.initial_state().users.values() {
+            first.insert(user.name.first_name.clone());
+            last.insert(user.name.last_name.clone());
+            zips.insert(user.address.zip.clone());
+        }
+        [first, last, zips].into_iter().map(|pool| pool.into_iter().collect()).collect()
     }
 
     /// How the agent meets tasks of this domain: τ² solo where supported (telecom), ticket mode otherwise.

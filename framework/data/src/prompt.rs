@@ -33,6 +33,12 @@ fn instruction_for(mode: Mode) -> &'static str {
     }
 }
 
+/// The `minimal` system prompt of a ticket-mode or solo episode: the instruction, then the ticket. Copy drills
+/// (`crate::copy_drill`) use it too, so what they teach arrives in the prompt the domains use.
+pub fn minimal_system(mode: Mode, ticket: &str) -> String {
+    format!("{}\n<ticket>\n{ticket}\n</ticket>", instruction_for(mode))
+}
+
 /// The agent-facing prompt choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PromptStyle {
@@ -54,7 +60,7 @@ impl PromptStyle {
             PolicyText::Full => None,
             PolicyText::Minimal => Some(match mode {
                 Mode::Conversation => COMPACT_CONVERSATION_INSTRUCTION.to_owned(),
-                _ => format!("{}\n<ticket>\n{}\n</ticket>", instruction_for(mode), ticket_text(task)),
+                _ => minimal_system(mode, &ticket_text(task)),
             }),
             PolicyText::Compact => {
                 let instruction = instruction_for(mode);

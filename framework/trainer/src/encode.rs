@@ -2,10 +2,19 @@
 //! between what the agent wrote (trained on) and what it read (masked) is exact, and demonstrations are
 //! tokenised the same way rollouts are (prompt and observations encoded as pieces, the agent's turns as tokens).
 
+use candle_core::Device;
 use retain_data::protocol::Segment;
-use retain_model::Tokenizer;
+use retain_model::{PaddedBatch, Tokenizer};
 
 use crate::error::Result;
+
+/// `rows` as one right-padded batch on the CPU, their loss masks kept: how every forward pass over encoded
+/// conversations (warm start, policy update, held-out scoring) builds its input.
+pub fn pad<'a>(rows: impl IntoIterator<Item = &'a Encoded>, pad_id: u32) -> Result<PaddedBatch> {
+    let (ids, masks): (Vec<Vec<u32>>, Vec<Vec<f32>>) =
+        rows.into_iter().map(|e| (e.ids.clone(), e.loss_mask.clone())).unzip();
+    Ok(PaddedBatch::new(&ids, &masks, pad_id, &Device::Cpu)?)
+}
 
 /// Token ids of a conversation and, per token, whether the loss covers it (1.0) or not (0.0).
 #[derive(Debug, Clone, Default, PartialEq)]

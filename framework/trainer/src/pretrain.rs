@@ -7,14 +7,13 @@
 use std::path::Path;
 use std::time::Instant;
 
-use candle_core::Device;
 use serde::Serialize;
 
 use retain_config::Config;
 use retain_data::copy_drill::copy_drill;
-use retain_model::{AdamW, AdamWConfig, Mode, PaddedBatch, token_logprobs};
+use retain_model::{AdamW, AdamWConfig, Mode, token_logprobs};
 
-use crate::encode::{Encoded, encode_segments};
+use crate::encode::{Encoded, encode_segments, pad};
 use crate::error::{Result, TrainerError};
 use crate::extras::StepExtras;
 use crate::policy::Policy;
@@ -54,17 +53,19 @@ pub fn pretrain(config: &Config, out: &Path, overwrite: bool, progress: &mut dyn
                 .to_owned(),
         ));
     }
-    if out.exists() && !out.is_dir() {
-        return Err(TrainerError::RunDir(format!(
-            "{} is a file; --out names the directory the base goes to",
-            out.display()
-        )));
-    }
-    if out.exists() && !overwrite && std::fs::read_dir(out).map_err(|e| TrainerError::io(out, e))?.next().is_some() {
-        return Err(TrainerError::RunDir(format!(
-            "{} is not empty; choose another --out or pass --overwrite",
-            out.display()
-        )));
+    if out.exists() {
+        if !out.is_dir() {
+            return Err(TrainerError::RunDir(format!(
+                "{} is a file; --out names the directory the base goes to",
+                out.display()
+            )));
+        }
+        if !overwrite && std::fs::read_dir(out).map_err(|e| TrainerError::io(out, e))?.next().is_some() {
+            return Err(TrainerError::RunDir(format!(
+                "{} is not empty; choose another --out or pass --overwrite",
+                out.display()
+            )));
+        }
     }
     progress.phase("generating tasks and demonstrations", config.sequence.task_order.len() as u64);
     let domains = load_domains(config)?;
@@ -123,9 +124,7 @@ pub fn pretrain(config: &Config, out: &Path, overwrite: bool, progress: &mut dyn
 fn mean_nll(policy: &Policy, rows: &[Encoded]) -> Result<f64> {
     let (mut total, mut count) = (0.0, 0.0);
     for chunk in rows.chunks(HELDOUT_CHUNK) {
-        let ids: Vec<Vec<u32>> = chunk.iter().map(|e| e.ids.clone()).collect();
-        let masks: Vec<Vec<f32>> = chunk.iter().map(|e| e.loss_mask.clone()).collect();
-        let padded = PaddedBatch::new(&ids, &masks, policy.pad_id, &Device::Cpu)?;
+        let padded = pad(chunk, policy.pad_id)?;
         let logp = token_logprobs(&policy.model, &padded, Mode::Infer, false)?;
         total -= f64::from((&logp.logprobs * &padded.loss_mask)?.sum_all()?.to_scalar::<f32>()?);
         count += f64::from(padded.counted_tokens()?);

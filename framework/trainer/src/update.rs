@@ -6,9 +6,9 @@ use candle_core::{DType, Device, Tensor};
 
 use retain_config::{Algorithm, TrainerConfig};
 use retain_model::mode::mix_seed;
-use retain_model::{AdamW, Gradients, Mode, PaddedBatch, token_logprobs};
+use retain_model::{AdamW, Gradients, Mode, token_logprobs};
 
-use crate::encode::Encoded;
+use crate::encode::{Encoded, pad};
 use crate::error::Result;
 use crate::extras::{ExtraStats, StepExtras};
 use crate::loss::{Aggregation, ClipConfig, TokenBatch, a_star_po_loss, clipped_policy_loss, weighted_sft_loss};
@@ -84,12 +84,7 @@ pub fn policy_update(
     let chunks: Vec<(usize, usize)> = (0..sequences.len()).step_by(rows).map(|s| (s, rows)).collect();
     let batches = chunks
         .iter()
-        .map(|&(start, len)| {
-            let part = &sequences[start..start + len];
-            let ids: Vec<Vec<u32>> = part.iter().map(|r| r.ids.clone()).collect();
-            let masks: Vec<Vec<f32>> = part.iter().map(|r| r.loss_mask.clone()).collect();
-            Ok(PaddedBatch::new(&ids, &masks, policy.pad_id, &device)?)
-        })
+        .map(|&(start, len)| pad(sequences[start..start + len].iter().copied(), policy.pad_id))
         .collect::<Result<Vec<_>>>()?;
     let active: usize = sequences.iter().map(|r| r.trainable_tokens()).sum();
     let aggregation = Aggregation {

@@ -1,12 +1,12 @@
 //! Supervised warm start: next-token loss on oracle demonstrations' agent turns, before a domain's RL steps.
 //! The loss is the token mean over the whole batch, computed in micro-batches and accumulated exactly.
 
-use candle_core::{DType, Device};
+use candle_core::DType;
 
 use retain_model::mode::mix_seed;
-use retain_model::{AdamW, Gradients, Mode, PaddedBatch, Qwen2, token_logprobs};
+use retain_model::{AdamW, Gradients, Mode, Qwen2, token_logprobs};
 
-use crate::encode::Encoded;
+use crate::encode::{Encoded, pad};
 use crate::error::Result;
 use crate::extras::{ExtraStats, StepExtras};
 use crate::policy::Policy;
@@ -67,9 +67,7 @@ pub(crate) fn supervised_gradients(
     let mut total: Option<Gradients> = None;
     let (mut loss_sum, mut snapshot_kl) = (0.0, 0.0);
     for (c, part) in length_buckets(batch).iter().enumerate() {
-        let ids: Vec<Vec<u32>> = part.iter().map(|e| e.ids.clone()).collect();
-        let masks: Vec<Vec<f32>> = part.iter().map(|e| e.loss_mask.clone()).collect();
-        let padded = PaddedBatch::new(&ids, &masks, pad_id, &Device::Cpu)?;
+        let padded = pad(part.iter().copied(), pad_id)?;
         let logp = token_logprobs(model, &padded, Mode::Train { dropout_seed: mix_seed(seed, c as u64) }, false)?;
         // Σ −log p over this chunk's agent tokens, divided by the whole batch's count: chunks add up to the mean.
         let mut loss = ((&logp.logprobs * &padded.loss_mask)?.sum_all()?.neg()? * (weight / active as f64))?;
