@@ -5,6 +5,7 @@
 
 use crate::{Domain, GeneratorSizes};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A whole run: what to train, on what, how, in which order, with which plugins, and how to evaluate.
@@ -365,6 +366,9 @@ pub struct TrainerConfig {
     pub max_episode_tokens: usize,
     /// Supervised warm-start steps on oracle demonstrations at the start of each domain.
     pub warm_start_steps: usize,
+    /// Per-domain overrides of `warm_start_steps` (`[trainer.warm_start_steps_by_domain]`, `retail = 200`):
+    /// domains differ in how many demonstrations it takes to learn what their tool calls must copy.
+    pub warm_start_steps_by_domain: BTreeMap<Domain, usize>,
     /// Learning rate of the warm-start steps; `None` uses `learning_rate`. Supervised steps tolerate (and a
     /// model trained from scratch needs) a much larger rate than policy-gradient steps.
     pub warm_start_learning_rate: Option<f64>,
@@ -390,6 +394,13 @@ pub struct AStarConfig {
 impl Default for AStarConfig {
     fn default() -> Self {
         Self { beta1: 0.5, beta2: 1e-3 }
+    }
+}
+
+impl TrainerConfig {
+    /// The warm-start steps of `domain`: its `warm_start_steps_by_domain` entry, else `warm_start_steps`.
+    pub fn warm_start_steps_for(&self, domain: Domain) -> usize {
+        self.warm_start_steps_by_domain.get(&domain).copied().unwrap_or(self.warm_start_steps)
     }
 }
 
@@ -419,6 +430,7 @@ impl Default for TrainerConfig {
             max_turns: 12,
             max_episode_tokens: 1536,
             warm_start_steps: 0,
+            warm_start_steps_by_domain: BTreeMap::new(),
             warm_start_learning_rate: None,
             warm_start_randomize_ids: false,
             a_star: AStarConfig::default(),

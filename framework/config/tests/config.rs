@@ -136,6 +136,19 @@ fn empty_and_duplicate_task_orders_are_invalid() {
 }
 
 #[test]
+fn per_domain_warm_start_steps_override_the_default() {
+    let config =
+        parse("[trainer]\nwarm_start_steps = 60\n[trainer.warm_start_steps_by_domain]\nretail = 200\n", &[]).unwrap();
+    assert_eq!(config.trainer.warm_start_steps_for(Domain::Retail), 200);
+    assert_eq!(config.trainer.warm_start_steps_for(Domain::Airline), 60);
+    // An entry for a domain the run does not train is harmless (one file serves several task orders)…
+    parse("[sequence]\ntask_order = [\"airline\"]\n[trainer.warm_start_steps_by_domain]\nretail = 200\n", &[]).unwrap();
+    // …but a misspelt domain is an error with a suggestion.
+    let err = parse("[trainer.warm_start_steps_by_domain]\nretial = 200\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("did you mean `retail`"), "{err}");
+}
+
+#[test]
 fn unknown_choice_lists_the_choices() {
     let err = parse("[trainer]\nalgorithm = \"grpp\"\n", &[]).unwrap_err();
     match &err {

@@ -10,7 +10,9 @@
 //!    label's id;
 //! 4. the agent's final message repeats the id and the status.
 //!
-//! Labels, names and ids are invented here and share nothing with the domains, so drills cannot leak a task.
+//! Labels, names and tools are invented here and share nothing with the domains, so drills cannot leak a task.
+//! Ids are random strings, some built from the tokenizer's word tokens (`words`): a model only learns to copy
+//! the tokens it has practised copying, and those words include the names and terms domain ids are made of.
 
 use rand::Rng;
 use serde_json::{Map, Value};
@@ -51,8 +53,9 @@ fn name(rng: &mut GenRng) -> String {
 
 /// A random id in one of the shapes databases use: a code (`5Q8W`), a handle (`kalo42`), a compound
 /// (`renta_vobel17`), an email, a prefixed number (`#K48213`) or a typed number (`gift_2869`).
-fn random_id(rng: &mut GenRng) -> String {
-    match rng.random_range(0..6) {
+fn random_id(rng: &mut GenRng, words: &[String]) -> String {
+    let kinds = if words.is_empty() { 6 } else { 9 };
+    match rng.random_range(0..kinds) {
         0 => {
             let n = rng.random_range(4..=7);
             code(rng, CODE_ALPHABET, n)
@@ -61,7 +64,10 @@ fn random_id(rng: &mut GenRng) -> String {
         2 => format!("{}_{}{}", name(rng), name(rng), rng.random_range(10..100)),
         3 => format!("{}.{}{}@example.com", name(rng), name(rng), rng.random_range(10..100)),
         4 => format!("#{}{}", code(rng, b"ABCDEFGHJKLMNPQRSTUVWXYZ", 1), rng.random_range(1000..100_000)),
-        _ => format!("{}_{}", name(rng), rng.random_range(1000..10_000)),
+        5 => format!("{}_{}", name(rng), rng.random_range(1000..10_000)),
+        6 => pick(rng, words).clone(),
+        7 => format!("{}_{}_{}", pick(rng, words), pick(rng, words), rng.random_range(1000..10_000)),
+        _ => format!("{}.{}{}@example.com", pick(rng, words), pick(rng, words), rng.random_range(10..100)),
     }
 }
 
@@ -83,21 +89,22 @@ fn tool_result(content: String) -> Message {
     Message::Tool(ToolMessage { id: String::new(), content, requestor: Requestor::Assistant, error: false })
 }
 
-/// Drill `index` of the stream `seed`: a pure function of both, like every generated task. Even indices are
-/// repeat drills, odd ones ticket drills.
-pub fn copy_drill(seed: u64, index: u64) -> Rendered {
+/// Drill `index` of the stream `seed`: a pure function of them and `words` (word tokens ids may be built from;
+/// empty: ids of syllables, codes and digits only), like every generated task. Even indices are repeat drills,
+/// odd ones ticket drills.
+pub fn copy_drill(seed: u64, index: u64, words: &[String]) -> Rendered {
     let mut rng = derived_rng(seed, "copy_drill", None, index);
     if index.is_multiple_of(2) {
-        return repeat_drill(&mut rng);
+        return repeat_drill(&mut rng, words);
     }
-    ticket_drill(&mut rng)
+    ticket_drill(&mut rng, words)
 }
 
 /// A list of random ids, then the same list again as the agent's text: every agent token after the first is a
 /// copy of the token that followed its predecessor, the densest signal for learning to copy.
-fn repeat_drill(rng: &mut GenRng) -> Rendered {
+fn repeat_drill(rng: &mut GenRng, words: &[String]) -> Rendered {
     let n = rng.random_range(6..=10);
-    let list = (0..n).map(|_| random_id(rng)).collect::<Vec<_>>().join(" ");
+    let list = (0..n).map(|_| random_id(rng, words)).collect::<Vec<_>>().join(" ");
     let mut out = Rendered::default();
     out.push(SegmentKind::Prompt, &format!("{list}\n"));
     out.push(SegmentKind::Assistant, &list);
@@ -105,10 +112,10 @@ fn repeat_drill(rng: &mut GenRng) -> Rendered {
 }
 
 /// A ticket with labelled ids, worked through with made-up tools (see the module documentation).
-fn ticket_drill(rng: &mut GenRng) -> Rendered {
+fn ticket_drill(rng: &mut GenRng, words: &[String]) -> Rendered {
     let facts = rng.random_range(2..=3);
     let labels: Vec<&str> = sample_indices(rng, LABELS.len(), facts).into_iter().map(|i| LABELS[i]).collect();
-    let ids: Vec<String> = labels.iter().map(|_| random_id(rng)).collect();
+    let ids: Vec<String> = labels.iter().map(|_| random_id(rng, words)).collect();
     let target = rng.random_range(0..facts);
     let mut sentences: Vec<String> =
         labels.iter().zip(&ids).map(|(l, id)| fill(pick::<&str>(rng, &FACT_FORMS), l, id)).collect();
@@ -116,7 +123,7 @@ fn ticket_drill(rng: &mut GenRng) -> Rendered {
     let ticket = sentences.join(" ");
 
     let (label, id) = (labels[target], ids[target].as_str());
-    let owner = random_id(rng);
+    let owner = random_id(rng, words);
     let status = *pick(rng, &STATUSES);
     let record = serde_json::json!({ format!("{label}_id"): id, "owner_id": owner, "status": status });
     let messages = vec![
@@ -136,10 +143,15 @@ mod tests {
 
     #[test]
     fn a_drill_is_seeded_and_every_agent_id_comes_from_the_context_before_it() {
+        let words: Vec<String> = ["Juan", "Mora", "courier"].map(String::from).to_vec();
+        let mut with_words = 0;
         for index in 0..50 {
-            let drill = copy_drill(3, index);
-            assert_eq!(drill, copy_drill(3, index));
-            assert_ne!(drill, copy_drill(4, index));
+            let drill = copy_drill(3, index, &words);
+            assert_eq!(drill, copy_drill(3, index, &words));
+            assert_ne!(drill, copy_drill(4, index, &words));
+            let text: String = drill.segments.iter().map(|s| s.text.as_str()).collect();
+            with_words += usize::from(words.iter().any(|w| text.contains(w.as_str())));
+            assert!(!copy_drill(3, index, &[]).segments.iter().any(|s| words.iter().any(|w| s.text.contains(w))));
             let agent: Vec<&str> =
                 drill.segments.iter().filter(|s| s.kind == SegmentKind::Assistant).map(|s| s.text.as_str()).collect();
             if index % 2 == 0 {
@@ -165,5 +177,6 @@ mod tests {
             }
             assert_eq!(copied, 3, "drill {index}: one lookup argument and two notify arguments");
         }
+        assert!(with_words >= 10, "only {with_words} of 50 drills use the given words");
     }
 }

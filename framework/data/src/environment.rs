@@ -156,21 +156,30 @@ impl DomainEnv {
         ids.into_iter().filter(|id| id.len() >= 3 && !id.chars().all(|c| c.is_ascii_digit())).collect()
     }
 
-    /// What identifies a customer besides ids, as pools of interchangeable values: retail's first names, last
-    /// names and zip codes (tickets name a user by them). `trainer.warm_start_randomize_ids` replaces each by
-    /// another member of its pool, so a model has to copy them from the ticket instead of memorising the training
-    /// customers, while they keep the look of real names and zips.
+    /// What identifies a customer besides ids, as pools of interchangeable values: first names, last names and
+    /// (retail) zip codes — tickets name a user by them, and ids and emails are built from them.
+    /// `trainer.warm_start_randomize_ids` replaces each by another member of its pool, so a model has to copy them
+    /// from the ticket instead of memorising the training customers, while they keep the look of real names and
+    /// zips.
     pub fn personal_details(&self) -> Vec<Vec<String>> {
-        let DomainEnv::Retail(d, _) = self else {
-            return Vec::new();
-        };
         let (mut first, mut last, mut zips) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-        for user in d.initial_state().users.values() {
-            first.insert(user.name.first_name.clone());
-            last.insert(user.name.last_name.clone());
-            zips.insert(user.address.zip.clone());
+        match self {
+            DomainEnv::Airline(d, _) => {
+                for user in d.initial_state().users.values() {
+                    first.insert(user.name.first_name.clone());
+                    last.insert(user.name.last_name.clone());
+                }
+            }
+            DomainEnv::Retail(d, _) => {
+                for user in d.initial_state().users.values() {
+                    first.insert(user.name.first_name.clone());
+                    last.insert(user.name.last_name.clone());
+                    zips.insert(user.address.zip.clone());
+                }
+            }
+            DomainEnv::GeneratedTelecom(..) | DomainEnv::Tau2Telecom(..) => {}
         }
-        [first, last, zips].into_iter().map(|pool| pool.into_iter().collect()).collect()
+        [first, last, zips].into_iter().filter(|pool| !pool.is_empty()).map(|pool| pool.into_iter().collect()).collect()
     }
 
     /// How the agent meets tasks of this domain: τ² solo where supported (telecom), ticket mode otherwise.

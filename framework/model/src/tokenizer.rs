@@ -159,6 +159,21 @@ impl Tokenizer {
         self.inner.decode(ids, false).map_err(tk_err)
     }
 
+    /// The vocabulary's word tokens: every token that decodes to two or more ASCII letters, with an optional
+    /// leading space (dropped), sorted and without repeats. Copy drills build ids from them, so that copying is
+    /// practised on every word the model will meet, not only on the drills' own syllables.
+    pub fn words(&self) -> Result<Vec<String>> {
+        let mut words = std::collections::BTreeSet::new();
+        for id in self.inner.get_vocab(false).into_values() {
+            let text = self.decode(&[id])?;
+            let word = text.strip_prefix(' ').unwrap_or(&text);
+            if word.len() >= 2 && word.chars().all(|c| c.is_ascii_alphabetic()) {
+                words.insert(word.to_owned());
+            }
+        }
+        Ok(words.into_iter().collect())
+    }
+
     /// Id of a token string, if in the vocabulary.
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)
@@ -210,5 +225,20 @@ mod tests {
         let tk = Tokenizer::train(&corpus(), &cfg).unwrap();
         let ids = tk.encode("1234").unwrap();
         assert_eq!(ids.len(), 4);
+    }
+
+    #[test]
+    fn words_are_the_letter_tokens_without_their_leading_space() {
+        let cfg = TokenizerTrainConfig { vocab_size: 400, min_frequency: 1, ..Default::default() };
+        let tk = Tokenizer::train(&corpus(), &cfg).unwrap();
+        let words = tk.words().unwrap();
+        assert!(words.iter().any(|w| w == "reservation"), "{words:?}");
+        assert!(words.iter().all(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic())), "{words:?}");
+        assert!(words.windows(2).all(|p| p[0] < p[1]), "sorted, no repeats");
+        for word in &words {
+            let id = tk.encode(word).unwrap();
+            let spaced = tk.encode(&format!(" {word}")).unwrap();
+            assert!(id.len() == 1 || spaced.len() == 1, "`{word}` is a token, with or without its space");
+        }
     }
 }

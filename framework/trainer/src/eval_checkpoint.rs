@@ -9,7 +9,7 @@ use retain_analysis::matrix::MatrixCellFile;
 use retain_config::{Config, Domain};
 
 use crate::error::{Result, TrainerError};
-use crate::evaluate::evaluate_domain;
+use crate::evaluate::{EpisodeSink, evaluate_domain};
 use crate::policy::Policy;
 use crate::run::{eval_settings, load_domains};
 
@@ -33,8 +33,13 @@ pub struct CheckpointEval {
     pub cells: BTreeMap<String, MatrixCellFile>,
 }
 
-/// Evaluates the checkpoint at `path` (a checkpoint directory, or a run directory = its latest checkpoint).
-pub fn evaluate_checkpoint(path: &Path, request: &EvalRequest) -> Result<CheckpointEval> {
+/// Evaluates the checkpoint at `path` (a checkpoint directory, or a run directory = its latest checkpoint);
+/// `on_episode` sees every episode played.
+pub fn evaluate_checkpoint(
+    path: &Path,
+    request: &EvalRequest,
+    on_episode: &mut EpisodeSink<'_>,
+) -> Result<CheckpointEval> {
     if request.trials == Some(0) {
         return Err(TrainerError::Config("--trials must be at least 1".to_owned()));
     }
@@ -67,7 +72,7 @@ pub fn evaluate_checkpoint(path: &Path, request: &EvalRequest) -> Result<Checkpo
     }
     let mut cells = BTreeMap::new();
     for (domain, index) in wanted.iter().zip(positions) {
-        cells.insert(domain.name().to_owned(), evaluate_domain(&policy, &domains, index, &settings)?);
+        cells.insert(domain.name().to_owned(), evaluate_domain(&policy, &domains, index, &settings, on_episode)?);
     }
     Ok(CheckpointEval {
         checkpoint: checkpoint.dir().to_path_buf(),

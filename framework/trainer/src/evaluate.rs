@@ -10,7 +10,7 @@ use retain_model::mode::mix_seed;
 
 use crate::error::Result;
 use crate::policy::Policy;
-use crate::rollout::{EpisodeSpec, RolloutLimits, run_episodes};
+use crate::rollout::{EpisodeSpec, Rollout, RolloutLimits, run_episodes};
 
 /// Episodes played in one batch during evaluation.
 const EVAL_BATCH: usize = 48;
@@ -30,15 +30,20 @@ pub struct EvalSettings {
     pub seed: u64,
 }
 
-/// Evaluates the policy on the test tasks of `domains[index]`.
+/// Receives every episode an evaluation plays, with its trial number, so a caller can keep what the model did
+/// (`retain eval --trajectories`), not only the scores.
+pub type EpisodeSink<'a> = dyn FnMut(&Rollout, usize) -> Result<()> + 'a;
+
+/// Evaluates the policy on the test tasks of `domains[index]`; `on_episode` sees each episode played.
 ///
-/// With temperature 0 every trial of a task would replay the same greedy episode, so it is played once and its
-/// outcome recorded for each trial.
+/// With temperature 0 every trial of a task would replay the same greedy episode, so it is played once (trial 0)
+/// and its outcome recorded for each trial.
 pub fn evaluate_domain(
     policy: &Policy,
     domains: &[DomainData],
     index: usize,
     settings: &EvalSettings,
+    on_episode: &mut EpisodeSink<'_>,
 ) -> Result<MatrixCellFile> {
     let data = &domains[index];
     let tasks = &data.test[..settings.max_tasks.unwrap_or(data.test.len()).min(data.test.len())];
@@ -62,8 +67,9 @@ pub fn evaluate_domain(
         .collect();
     let mut outcomes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut rewards: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for chunk in specs.chunks(EVAL_BATCH) {
-        for rollout in run_episodes(policy, domains, chunk, &sampling, &settings.limits)? {
+    for (c, chunk) in specs.chunks(EVAL_BATCH).enumerate() {
+        for (i, rollout) in run_episodes(policy, domains, chunk, &sampling, &settings.limits)?.into_iter().enumerate() {
+            on_episode(&rollout, (c * EVAL_BATCH + i) % played_trials)?;
             let copies = if greedy { settings.trials } else { 1 };
             let success = if rollout.success() { 1.0 } else { 0.0 };
             outcomes.entry(rollout.task.id.clone()).or_default().extend(std::iter::repeat_n(success, copies));

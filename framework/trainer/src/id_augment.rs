@@ -1,14 +1,14 @@
 //! Warm-start augmentation against memorised ids (`trainer.warm_start_randomize_ids`): every time a demonstration
-//! is trained on, each database id in it (users, reservations, orders, emails, payment methods, …) is replaced,
-//! consistently throughout the conversation, by a fresh random string of the same shape (letters by letters of the
-//! same case, digits by digits, punctuation kept). A model trained from scratch otherwise memorises the ids of the
-//! training tasks and emits them for unseen tasks; with ids that never repeat, the only way to predict the agent's
-//! tool arguments is to copy them from the ticket and the tool results — the skill test tasks need.
+//! is trained on, each database id in it (users, reservations, orders, emails, payment methods, …) and each
+//! personal detail (names, zip codes) is replaced, consistently throughout the conversation, by a fake one that
+//! looks like the real ones ([`Redraw`]). A model trained from scratch otherwise memorises the ids of the training
+//! tasks and emits them for unseen tasks; with ids that never repeat, the only way to predict the agent's tool
+//! arguments is to copy them from the ticket and the tool results — the skill test tasks need.
 //!
 //! Ids are matched as whole words (maximal runs of letters, digits, `_`, `@`, `.` and `-`, a trailing `.` ignored),
 //! never as substrings, so replacing one id cannot damage another.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -51,10 +51,35 @@ pub fn ids_in(segments: &[Segment], known: &HashSet<String>) -> Vec<String> {
     found.into_iter().collect()
 }
 
-/// A random string shaped like `id`: each letter replaced by a random letter of the same case, each digit by a
-/// random digit, anything else kept.
-fn reshape(id: &str, rng: &mut ChaCha8Rng) -> String {
-    id.chars()
+/// A word of an id: a run of letters, a run of digits, or one other character.
+fn parts(id: &str) -> Vec<&str> {
+    let class = |c: char| {
+        if c.is_ascii_alphabetic() {
+            0
+        } else if c.is_ascii_digit() {
+            1
+        } else {
+            2
+        }
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in id.char_indices().skip(1) {
+        let previous = id[..i].chars().next_back().map_or(2, class);
+        if class(c) != previous || class(c) == 2 {
+            out.push(&id[start..i]);
+            start = i;
+        }
+    }
+    if start < id.len() {
+        out.push(&id[start..]);
+    }
+    out
+}
+
+/// `text` with each letter replaced by a random letter of the same case and each digit by a random digit.
+fn reshape(text: &str, rng: &mut ChaCha8Rng) -> String {
+    text.chars()
         .map(|c| match c {
             'a'..='z' => char::from(b'a' + rng.random_range(0..26u8)),
             'A'..='Z' => char::from(b'A' + rng.random_range(0..26u8)),
@@ -64,21 +89,93 @@ fn reshape(id: &str, rng: &mut ChaCha8Rng) -> String {
         .collect()
 }
 
-/// `segments` with every id of `ids` replaced by its random counterpart drawn from `seed` (the same id gets the
-/// same replacement everywhere in the conversation): a random member of its pool when one of `pools` holds it
-/// (names, zip codes), else a random string of its shape.
-pub fn randomize_ids(segments: &[Segment], ids: &[String], pools: &[Vec<String>], seed: u64) -> Vec<Segment> {
+/// `word` written in the case pattern of `like` (all lower, all upper, or as the pool has it).
+fn recase(word: &str, like: &str) -> String {
+    if like.chars().all(|c| c.is_ascii_lowercase()) {
+        word.to_ascii_lowercase()
+    } else if like.len() > 1 && like.chars().all(|c| c.is_ascii_uppercase()) {
+        word.to_ascii_uppercase()
+    } else {
+        word.to_owned()
+    }
+}
+
+/// How one domain's ids are re-drawn, so that a fake id still looks like the real ones: pooled values (names,
+/// zip codes) become another member of their pool — also where they are part of an id (`mia_li_3668`,
+/// `mia.li3668@example.com`) —, words many ids share (`example`, `com`, `card`) are kept, and every other letter
+/// and digit is drawn afresh. An id whose every letter is redrawn (`example.com` in an email, `credit_card` in a
+/// payment id) teaches a model that such parts are noise, and it then garbles them in real ids.
+#[derive(Debug, Clone, Default)]
+pub struct Redraw {
+    /// Pools of interchangeable values.
+    pools: Vec<Vec<String>>,
+    /// Lower-cased pooled value → its pool.
+    pool_of: HashMap<String, usize>,
+    /// Lower-cased letter runs kept as they are.
+    kept: HashSet<String>,
+}
+
+/// Fewest ids a letter run must occur in to be kept as a shared word (and at least one in a hundred ids).
+const SHARED_WORD_MIN_IDS: usize = 5;
+
+impl Redraw {
+    /// The rules for a domain whose ids are `ids` and whose interchangeable values are `pools`. Letter runs of
+    /// three or more letters that are not pooled and occur in at least [`SHARED_WORD_MIN_IDS`] ids and one in a
+    /// hundred are kept.
+    pub fn new(ids: &[String], pools: Vec<Vec<String>>) -> Self {
+        let mut pool_of = HashMap::new();
+        for (p, pool) in pools.iter().enumerate() {
+            for value in pool {
+                pool_of.entry(value.to_ascii_lowercase()).or_insert(p);
+            }
+        }
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for id in ids {
+            let words: HashSet<String> = parts(id)
+                .into_iter()
+                .filter(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()))
+                .map(str::to_ascii_lowercase)
+                .filter(|w| !pool_of.contains_key(w))
+                .collect();
+            for word in words {
+                *counts.entry(word).or_default() += 1;
+            }
+        }
+        let threshold = SHARED_WORD_MIN_IDS.max(ids.len() / 100);
+        let kept = counts.into_iter().filter(|(_, n)| *n >= threshold).map(|(w, _)| w).collect();
+        Redraw { pools, pool_of, kept }
+    }
+
+    /// Every value of every pool (they are replaced wherever they occur as words, like ids).
+    pub fn pooled_values(&self) -> impl Iterator<Item = &String> {
+        self.pools.iter().flatten()
+    }
+}
+
+/// `segments` with every id of `ids` replaced by a fake one drawn from `seed` under `redraw`'s rules. The
+/// replacement is consistent: the same id, and the same pooled name inside different ids, gets the same
+/// replacement everywhere in the conversation.
+pub fn randomize_ids(segments: &[Segment], ids: &[String], redraw: &Redraw, seed: u64) -> Vec<Segment> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mapping: BTreeMap<&str, String> = ids
-        .iter()
-        .map(|id| {
-            let replacement = match pools.iter().find(|pool| pool.contains(id)) {
-                Some(pool) => pool[rng.random_range(0..pool.len())].clone(),
-                None => reshape(id, &mut rng),
-            };
-            (id.as_str(), replacement)
-        })
-        .collect();
+    let mut swapped: BTreeMap<String, String> = BTreeMap::new();
+    let mut fake = |id: &str, rng: &mut ChaCha8Rng| -> String {
+        parts(id)
+            .into_iter()
+            .map(|part| {
+                let lower = part.to_ascii_lowercase();
+                if let Some(&p) = redraw.pool_of.get(&lower) {
+                    let pool = &redraw.pools[p];
+                    let member = swapped.entry(lower).or_insert_with(|| pool[rng.random_range(0..pool.len())].clone());
+                    recase(member, part)
+                } else if redraw.kept.contains(&lower) {
+                    part.to_owned()
+                } else {
+                    reshape(part, rng)
+                }
+            })
+            .collect()
+    };
+    let mapping: BTreeMap<&str, String> = ids.iter().map(|id| (id.as_str(), fake(id, &mut rng))).collect();
     segments
         .iter()
         .map(|segment| {
@@ -123,7 +220,8 @@ mod tests {
         let ids = ids_in(&segments, &known);
         assert_eq!(ids, ["UAEC", "nina23", "nina23@example.com"]);
 
-        let out = randomize_ids(&segments, &ids, &[], 7);
+        let redraw = Redraw::new(&known.iter().cloned().collect::<Vec<_>>(), Vec::new());
+        let out = randomize_ids(&segments, &ids, &redraw, 7);
         assert_eq!(out[0].kind, SegmentKind::Prompt);
         let reservation = out[1].text.split('"').nth(3).unwrap().to_owned();
         let user = out[1].text.split('"').nth(7).unwrap().to_owned();
@@ -136,8 +234,8 @@ mod tests {
         assert!(out[0].text.contains(&format!("reservation {reservation} (not UAECX)")));
         assert!(!out[0].text.contains("nina23@example.com") && out[0].text.contains("@"));
         // Reproducible for a seed, different for another.
-        assert_eq!(randomize_ids(&segments, &ids, &[], 7), out);
-        assert_ne!(randomize_ids(&segments, &ids, &[], 8), out);
+        assert_eq!(randomize_ids(&segments, &ids, &redraw, 7), out);
+        assert_ne!(randomize_ids(&segments, &ids, &redraw, 8), out);
     }
 
     #[test]
@@ -151,12 +249,13 @@ mod tests {
             vec!["Wong".to_owned(), "King".to_owned()],
             vec!["33194".to_owned(), "97250".to_owned()],
         ];
-        let known: HashSet<String> = pools.iter().flatten().cloned().collect();
+        let redraw = Redraw::new(&[], pools.clone());
+        let known: HashSet<String> = redraw.pooled_values().cloned().collect();
         let ids = ids_in(&segments, &known);
         assert_eq!(ids, ["33194", "Lena", "Wong"]);
         let mut seen_first = HashSet::new();
         for seed in 0..20 {
-            let out = randomize_ids(&segments, &ids, &pools, seed);
+            let out = randomize_ids(&segments, &ids, &redraw, seed);
             let fields: Vec<&str> = out[1].text.split('"').collect();
             let (first, last, zip) = (fields[3], fields[7], fields[11]);
             assert!(pools[0].iter().any(|p| p == first) && pools[1].iter().any(|p| p == last));
@@ -165,5 +264,46 @@ mod tests {
             seen_first.insert(first.to_owned());
         }
         assert!(seen_first.len() > 1, "the replacement varies with the seed");
+    }
+
+    #[test]
+    fn names_inside_ids_follow_their_pool_swap_and_words_many_ids_share_are_kept() {
+        let firsts = ["Mia", "Omar", "Lena", "Ivan", "Sara"];
+        let lasts = ["Li", "Ruiz", "Wong", "King", "Chen"];
+        let mut ids = Vec::new();
+        for i in 0..10 {
+            let (f, l) = (firsts[i % 5].to_ascii_lowercase(), lasts[(i * 3) % 5].to_ascii_lowercase());
+            ids.push(format!("{f}_{l}_{}", 1000 + i));
+            ids.push(format!("{f}.{l}{}@example.com", 10 + i));
+            ids.push(format!("credit_card_{}", 5000 + i));
+        }
+        let pools = vec![firsts.map(String::from).to_vec(), lasts.map(String::from).to_vec()];
+        let redraw = Redraw::new(&ids, pools.clone());
+        let segments = vec![
+            segment(SegmentKind::Prompt, "I am Mia Li, email mia.li10@example.com."),
+            segment(
+                SegmentKind::Assistant,
+                "{\"user_id\": \"mia_li_1000\", \"payment_method_id\": \"credit_card_5000\"}",
+            ),
+        ];
+        let known: HashSet<String> = ids.iter().chain(redraw.pooled_values()).cloned().collect();
+        let found = ids_in(&segments, &known);
+        assert_eq!(found, ["Li", "Mia", "credit_card_5000", "mia.li10@example.com", "mia_li_1000"]);
+        let digits = |s: &str, n: usize| s.len() == n && s.chars().all(|c| c.is_ascii_digit());
+        let mut seen = HashSet::new();
+        for seed in 0..20 {
+            let out = randomize_ids(&segments, &found, &redraw, seed);
+            let words: Vec<&str> = out[0].text.trim_end_matches('.').split(' ').collect();
+            let (first, last, email) = (words[2], words[3].trim_end_matches(','), words[5]);
+            assert!(pools[0].iter().any(|p| p == first) && pools[1].iter().any(|p| p == last), "{}", out[0].text);
+            let (f, l) = (first.to_ascii_lowercase(), last.to_ascii_lowercase());
+            let local = email.strip_suffix("@example.com").unwrap();
+            assert!(digits(local.strip_prefix(&format!("{f}.{l}")).unwrap(), 2), "{email}");
+            let fields: Vec<&str> = out[1].text.split('"').collect();
+            assert!(digits(fields[3].strip_prefix(&format!("{f}_{l}_")).unwrap(), 4), "{}", fields[3]);
+            assert!(digits(fields[7].strip_prefix("credit_card_").unwrap(), 4), "{}", fields[7]);
+            seen.insert(fields[3].to_owned());
+        }
+        assert!(seen.len() > 10, "fresh ids for every seed");
     }
 }

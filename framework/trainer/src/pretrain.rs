@@ -74,11 +74,12 @@ pub fn pretrain(config: &Config, out: &Path, overwrite: bool, progress: &mut dyn
     let mut policy = Policy::tiny(&config.model.tiny, tokenizer, seed(config, stream::POLICY_INIT, 0), None)?;
     let mut optimizer = AdamW::new(AdamWConfig { weight_decay: config.trainer.weight_decay, ..AdamWConfig::default() });
 
+    let words = policy.tokenizer.words()?;
     let settings = &config.pretrain;
     let drill_seed = seed(config, stream::COPY_DRILL, 0);
     let heldout_seed = seed(config, stream::COPY_DRILL, 1);
     let heldout: Vec<Encoded> = (0..HELDOUT_DRILLS)
-        .map(|i| encode_segments(&policy.tokenizer, &copy_drill(heldout_seed, i).segments))
+        .map(|i| encode_segments(&policy.tokenizer, &copy_drill(heldout_seed, i, &words).segments))
         .collect::<Result<_>>()?;
     let heldout_loss_before = mean_nll(&policy, &heldout)?;
 
@@ -88,7 +89,7 @@ pub fn pretrain(config: &Config, out: &Path, overwrite: bool, progress: &mut dyn
     let (mut tokens, mut tail_loss, mut tail_steps) = (0usize, 0.0, 0usize);
     for step in 0..steps as u64 {
         let batch: Vec<Encoded> = (step * batch_size..(step + 1) * batch_size)
-            .map(|i| encode_segments(&policy.tokenizer, &copy_drill(drill_seed, i).segments))
+            .map(|i| encode_segments(&policy.tokenizer, &copy_drill(drill_seed, i, &words).segments))
             .collect::<Result<_>>()?;
         let rows: Vec<&Encoded> = batch.iter().collect();
         let stats = sft_step(

@@ -28,7 +28,7 @@ use crate::error::{Result, TrainerError};
 use crate::evaluate::{EvalSettings, evaluate_domain, pass_hat_k};
 use crate::extras::{ExtraStats, SftTerm, SnapshotTerm};
 use crate::host::{DomainTasks, Phase, TrainerServices};
-use crate::id_augment::{ids_in, randomize_ids};
+use crate::id_augment::{Redraw, ids_in, randomize_ids};
 use crate::plugins::RunPlugins;
 use crate::policy::{Policy, train_tokenizer};
 use crate::rollout::{EpisodeSpec, Rollout, RolloutLimits, run_episodes};
@@ -296,8 +296,8 @@ fn encode_demos(demos: &[Vec<Demonstration>], policy: &Policy) -> Result<Vec<Vec
 
 /// What `warm_start_randomize_ids` replaces in one domain's demonstrations.
 struct DomainIds {
-    /// Values replaced by another member of their pool rather than a random string (names, zip codes).
-    pools: Vec<Vec<String>>,
+    /// How the domain's ids and personal details are re-drawn.
+    redraw: Redraw,
     /// Each demonstration's segments and the ids and pool values that occur in them.
     demos: Vec<(Vec<Segment>, Vec<String>)>,
 }
@@ -312,11 +312,12 @@ fn id_sources(config: &Config, domains: &[DomainData], demos: &[Vec<Demonstratio
             .iter()
             .zip(demos)
             .map(|(data, demos)| {
-                let pools = data.env.personal_details();
+                let ids = data.env.entity_ids();
+                let redraw = Redraw::new(&ids, data.env.personal_details());
                 let known: std::collections::HashSet<String> =
-                    data.env.entity_ids().into_iter().chain(pools.iter().flatten().cloned()).collect();
+                    ids.into_iter().chain(redraw.pooled_values().cloned()).collect();
                 let demos = demos.iter().map(|d| (d.segments.clone(), ids_in(&d.segments, &known))).collect();
-                DomainIds { pools, demos }
+                DomainIds { redraw, demos }
             })
             .collect(),
     )
@@ -679,14 +680,14 @@ impl<'c> Trainer<'c> {
             self.evaluation_row(Some(d), progress)?;
             let name = self.domains[d].domain.name();
             self.services.begin(d, self.global_step, Phase::TaskEnd);
-            let ctx = self.context(d, self.steps_in_domain(), self.global_step);
+            let ctx = self.context(d, self.steps_in_domain(d), self.global_step);
             self.plugins.strategies.after_task(&ctx, &self.policy.model)?;
             self.log_line(
                 "domain_end",
                 At { global_step: self.global_step, domain: Some((d, name)), step: None },
                 Map::new(),
             )?;
-            let position = Position { domain: d, step: self.steps_in_domain(), domain_done: true };
+            let position = Position { domain: d, step: self.steps_in_domain(d), domain_done: true };
             let path = self.checkpoint(CheckpointName::domain_end(d), position)?;
             progress.note(&format!("checkpoint: {}", path.display()));
         }
@@ -718,16 +719,21 @@ impl<'c> Trainer<'c> {
         schedule.lr(base, step)
     }
 
-    /// Optimiser steps a domain takes (warm start + RL).
-    fn steps_in_domain(&self) -> u64 {
-        (self.config.trainer.warm_start_steps + self.config.sequence.num_steps_per_task) as u64
+    /// Warm-start steps of stage `d`.
+    fn warm_start_steps(&self, d: usize) -> u64 {
+        self.config.trainer.warm_start_steps_for(self.domains[d].domain) as u64
+    }
+
+    /// Optimiser steps stage `d` takes (warm start + RL).
+    fn steps_in_domain(&self, d: usize) -> u64 {
+        self.warm_start_steps(d) + self.config.sequence.num_steps_per_task as u64
     }
 
     /// After step `step` (1-based within domain `d`): a mid-domain checkpoint every `save_interval` steps, except
     /// at the domain's end (the domain-end checkpoint follows its evaluation).
     fn maybe_save(&mut self, d: usize, step: u64, progress: &mut dyn Progress) -> Result<()> {
         let interval = self.config.sequence.save_interval as u64;
-        if interval == 0 || !step.is_multiple_of(interval) || step >= self.steps_in_domain() {
+        if interval == 0 || !step.is_multiple_of(interval) || step >= self.steps_in_domain(d) {
             return Ok(());
         }
         let position = Position { domain: d, step, domain_done: false };
@@ -737,7 +743,7 @@ impl<'c> Trainer<'c> {
     }
 
     fn warm_start(&mut self, d: usize, from: u64, progress: &mut dyn Progress) -> Result<()> {
-        let steps = self.config.trainer.warm_start_steps as u64;
+        let steps = self.warm_start_steps(d);
         if from >= steps {
             return Ok(());
         }
@@ -762,7 +768,7 @@ impl<'c> Trainer<'c> {
                     .map(|(k, &(j, i))| {
                         let (segments, ids) = &sources[j].demos[i];
                         let seed = seed(self.config, stream::ID_AUGMENT, mix_seed(self.global_step, k as u64));
-                        let randomized = randomize_ids(segments, ids, &sources[j].pools, seed);
+                        let randomized = randomize_ids(segments, ids, &sources[j].redraw, seed);
                         encode_segments(&self.policy.tokenizer, &randomized)
                     })
                     .collect::<Result<_>>()?,
@@ -801,7 +807,7 @@ impl<'c> Trainer<'c> {
 
     fn reinforce(&mut self, d: usize, from: u64, progress: &mut dyn Progress) -> Result<()> {
         let steps = self.config.sequence.num_steps_per_task as u64;
-        let offset = self.config.trainer.warm_start_steps as u64;
+        let offset = self.warm_start_steps(d);
         let first = from.saturating_sub(offset);
         if first >= steps {
             return Ok(());
@@ -1008,7 +1014,7 @@ impl<'c> Trainer<'c> {
         let mut cells = std::collections::BTreeMap::new();
         let mut m = Map::new();
         for j in 0..self.domains.len() {
-            let cell = evaluate_domain(&self.policy, &self.domains, j, &settings)?;
+            let cell = evaluate_domain(&self.policy, &self.domains, j, &settings, &mut |_, _| Ok(()))?;
             let name = self.domains[j].domain.name();
             m.insert(format!("eval/{name}/success"), Value::from(cell.success));
             m.insert(format!("eval/{name}/reward"), Value::from(cell.mean_reward));
@@ -1040,7 +1046,7 @@ impl<'c> Trainer<'c> {
     /// Evaluates every domain and appends the row to the matrix (`after = None` is row 0).
     fn evaluation_row(&mut self, after: Option<usize>, progress: &mut dyn Progress) -> Result<()> {
         let index = after.map_or(0, |d| d + 1);
-        let step = if after.is_some() { self.steps_in_domain() } else { 0 };
+        let step = after.map_or(0, |d| self.steps_in_domain(d));
         let cells = self.evaluation_line(after, Some(index), step, progress)?;
         let summary: Vec<String> = cells.iter().map(|(name, c)| format!("{name} {:.2}", c.success)).collect();
         let label = after.map_or("before training".to_owned(), |d| format!("after {}", self.domains[d].domain.name()));

@@ -1,5 +1,7 @@
 //! `retain eval CHECKPOINT`: evaluate a saved model on its run's test tasks and print the result as JSON.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -7,6 +9,8 @@ use serde_json::{Map, Value, json};
 
 use retain_config::Domain;
 use retain_model::ComputePool;
+use retain_trainer::Rollout;
+use retain_trainer::TrainerError;
 use retain_trainer::eval_checkpoint::{EvalRequest, evaluate_checkpoint};
 use retain_trainer::evaluate::pass_hat_k;
 
@@ -26,6 +30,24 @@ pub struct EvalArgs {
     /// Compute threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Also write every episode played (conversation, τ² evaluation) to this JSON Lines file, to see what the
+    /// model did, not only how it scored.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub trajectories: Option<PathBuf>,
+}
+
+/// One line of `--trajectories`.
+fn episode_line(rollout: &Rollout, trial: usize) -> Value {
+    json!({
+        "domain": rollout.domain.name(),
+        "task_id": rollout.task.id,
+        "family": rollout.family,
+        "trial": trial,
+        "success": rollout.success(),
+        "reward": rollout.evaluation.reward,
+        "evaluation": rollout.evaluation,
+        "messages": rollout.messages,
+    })
 }
 
 /// Runs `retain eval`.
@@ -38,9 +60,27 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     };
     let request = EvalRequest { domains, trials: args.trials };
     let pool = ComputePool::new(args.threads)?;
+    let mut out = match &args.trajectories {
+        Some(path) => {
+            Some((path, BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)))
+        }
+        None => None,
+    };
+    let mut record = |rollout: &Rollout, trial: usize| -> retain_trainer::Result<()> {
+        if let Some((path, file)) = &mut out {
+            serde_json::to_writer(&mut *file, &episode_line(rollout, trial))
+                .map_err(std::io::Error::from)
+                .and_then(|()| file.write_all(b"\n"))
+                .map_err(|e| TrainerError::io(path.as_path(), e))?;
+        }
+        Ok(())
+    };
     let result = pool
-        .install(|| evaluate_checkpoint(&args.checkpoint, &request))
+        .install(|| evaluate_checkpoint(&args.checkpoint, &request, &mut record))
         .with_context(|| format!("evaluating {}", args.checkpoint.display()))?;
+    if let Some((path, mut file)) = out {
+        file.flush().with_context(|| format!("writing {}", path.display()))?;
+    }
     let mut cells = Map::new();
     for (name, cell) in &result.cells {
         let mut entry = Map::new();

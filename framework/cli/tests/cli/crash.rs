@@ -139,4 +139,22 @@ fn a_run_killed_mid_way_resumes_to_the_uninterrupted_result() {
     );
     assert_eq!(read(&dir, "matrix.json"), read(&whole, "matrix.json"));
     assert_eq!(metrics(&dir), metrics(&whole));
+
+    // `retain eval --trajectories` writes every episode it plays, each scored as in the matrix's last row.
+    let episodes = out.path().join("episodes.jsonl");
+    let evaluated =
+        retain(&["eval", whole.to_str().expect("utf-8"), "--trajectories", episodes.to_str().expect("utf-8")]);
+    assert!(evaluated.status.success(), "{}", String::from_utf8_lossy(&evaluated.stderr));
+    let matrix: serde_json::Value = serde_json::from_slice(&read(&whole, "matrix.json")).expect("matrix JSON");
+    let last = &matrix["rows"][2]["cells"];
+    let lines = std::fs::read_to_string(&episodes).expect("episodes written");
+    let lines: Vec<serde_json::Value> = lines.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len(), 8, "greedy: one episode for each of 4 test tasks in 2 domains");
+    for line in &lines {
+        let (domain, task) = (line["domain"].as_str().expect("domain"), line["task_id"].as_str().expect("task"));
+        let expected = last[domain]["per_task"][task][0].as_f64().expect("the task is in the matrix");
+        assert_eq!(line["success"].as_bool(), Some(expected > 0.5), "{domain} {task}");
+        assert_eq!(line["messages"][0]["role"], "system");
+        assert!(line["messages"].as_array().expect("messages").len() >= 2);
+    }
 }

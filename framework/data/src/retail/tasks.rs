@@ -73,7 +73,10 @@ fn authenticate(db: &RetailDb, user: &User, rng: &mut GenRng, id: &str) -> (Acti
                     ("zip", json!(user.address.zip)),
                 ]),
             ),
-            format!("I am {} {}, zip {}.", user.name.first_name, user.name.last_name, user.address.zip),
+            format!(
+                "My first name is \"{}\", my last name is \"{}\" and my zip code is \"{}\".",
+                user.name.first_name, user.name.last_name, user.address.zip
+            ),
         )
     } else {
         (

@@ -52,18 +52,37 @@ fn a_run_is_reproducible_and_leaves_a_reportable_directory_with_checkpoints() {
     retain_analysis::run::Run::load(&first.dir.join("checkpoint_task_1")).unwrap();
 
     // `retain eval` of the run directory (its latest checkpoint) reproduces the last matrix row exactly.
-    let evaluated = evaluate_checkpoint(&first.dir, &EvalRequest::default()).unwrap();
+    // Every episode it plays is handed over with its trial number (greedy: one played episode per task).
+    let mut episodes = Vec::new();
+    let evaluated = evaluate_checkpoint(&first.dir, &EvalRequest::default(), &mut |rollout, trial| {
+        episodes.push((rollout.domain, rollout.task.id.clone(), trial, rollout.success()));
+        Ok(())
+    })
+    .unwrap();
     assert!(evaluated.checkpoint.ends_with("checkpoint_task_1"));
     assert_eq!(evaluated.cells, first.matrix.rows[2].cells);
+    for (domain, cell) in [(Domain::Retail, &evaluated.cells["retail"]), (Domain::Telecom, &evaluated.cells["telecom"])]
+    {
+        let played: Vec<_> = episodes.iter().filter(|e| e.0 == domain).collect();
+        let per_task = cell.per_task.as_ref().unwrap();
+        assert_eq!(played.len(), per_task.len(), "{domain:?}: one greedy episode per test task");
+        for (_, task, trial, success) in played {
+            assert_eq!(*trial, 0);
+            assert_eq!(per_task[task][0] > 0.5, *success, "{task}");
+        }
+    }
     // A checkpoint is self-contained: moved elsewhere, it still evaluates (and reports) on its own.
     let moved = out.path().join("elsewhere/checkpoint_task_1");
     std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
     std::fs::rename(first.dir.join("checkpoint_task_1"), &moved).unwrap();
-    assert_eq!(evaluate_checkpoint(&moved, &EvalRequest::default()).unwrap().cells, first.matrix.rows[2].cells);
+    assert_eq!(
+        evaluate_checkpoint(&moved, &EvalRequest::default(), &mut |_, _| Ok(())).unwrap().cells,
+        first.matrix.rows[2].cells
+    );
     retain_analysis::run::Run::load(&moved).unwrap();
     std::fs::rename(&moved, first.dir.join("checkpoint_task_1")).unwrap();
     let request = EvalRequest { domains: Some(vec![Domain::Airline]), trials: None };
-    let err = evaluate_checkpoint(&first.dir, &request).unwrap_err().to_string();
+    let err = evaluate_checkpoint(&first.dir, &request, &mut |_, _| Ok(())).unwrap_err().to_string();
     assert!(err.contains("`airline` was not part of this run"), "{err}");
 }
 
