@@ -367,7 +367,9 @@ pub struct TrainerConfig {
     /// Supervised warm-start steps on oracle demonstrations at the start of each domain.
     pub warm_start_steps: usize,
     /// Per-domain overrides of `warm_start_steps` (`[trainer.warm_start_steps_by_domain]`, `retail = 200`):
-    /// domains differ in how many demonstrations it takes to learn what their tool calls must copy.
+    /// domains differ in how many demonstrations it takes to learn what their tool calls must copy. Left out of
+    /// the resolved config when empty, so configs (and checkpoints' config hashes) from before it stay the same.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub warm_start_steps_by_domain: BTreeMap<Domain, usize>,
     /// Learning rate of the warm-start steps; `None` uses `learning_rate`. Supervised steps tolerate (and a
     /// model trained from scratch needs) a much larger rate than policy-gradient steps.

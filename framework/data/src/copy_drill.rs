@@ -52,7 +52,8 @@ fn name(rng: &mut GenRng) -> String {
 }
 
 /// A random id in one of the shapes databases use: a code (`5Q8W`), a handle (`kalo42`), a compound
-/// (`renta_vobel17`), an email, a prefixed number (`#K48213`) or a typed number (`gift_2869`).
+/// (`renta_vobel17`), an email, a prefixed number (`#K48213`) or a typed number (`gift_2869`); with `words`, also
+/// a bare word (`Mora`), a word compound (`juan_mora_4821`) or a word email (`juan.mora47@example.com`).
 fn random_id(rng: &mut GenRng, words: &[String]) -> String {
     let kinds = if words.is_empty() { 6 } else { 9 };
     match rng.random_range(0..kinds) {

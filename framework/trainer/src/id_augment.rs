@@ -89,23 +89,18 @@ fn reshape(text: &str, rng: &mut ChaCha8Rng) -> String {
         .collect()
 }
 
-/// `word` written in the case pattern of `like` (all lower, all upper, or as the pool has it).
+/// `word` written in the case of `like`: all lower case if `like` is, else as the pool has it.
 fn recase(word: &str, like: &str) -> String {
-    if like.chars().all(|c| c.is_ascii_lowercase()) {
-        word.to_ascii_lowercase()
-    } else if like.len() > 1 && like.chars().all(|c| c.is_ascii_uppercase()) {
-        word.to_ascii_uppercase()
-    } else {
-        word.to_owned()
-    }
+    if like.chars().all(|c| c.is_ascii_lowercase()) { word.to_ascii_lowercase() } else { word.to_owned() }
 }
 
 /// How one domain's ids are re-drawn, so that a fake id still looks like the real ones: pooled values (names,
-/// zip codes) become another member of their pool — also where they are part of an id (`mia_li_3668`,
-/// `mia.li3668@example.com`) —, words many ids share (`example`, `com`, `card`) are kept, and every other letter
-/// and digit is drawn afresh. An id whose every letter is redrawn (`example.com` in an email, `credit_card` in a
+/// zip codes) become another member of their pool — also where they are part of an id (`mia_li10`,
+/// `mia.li10@example.com`) —, words many ids share (`example`, `com`, `card`) are kept, and every other letter
+/// and digit is drawn afresh. A value in two pools (a name that is both a first and a last name) belongs to the
+/// first. An id whose every letter is redrawn (`example.com` in an email, `credit_card` in a
 /// payment id) teaches a model that such parts are noise, and it then garbles them in real ids.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Redraw {
     /// Pools of interchangeable values.
     pools: Vec<Vec<String>>,
@@ -153,24 +148,27 @@ impl Redraw {
 }
 
 /// `segments` with every id of `ids` replaced by a fake one drawn from `seed` under `redraw`'s rules. The
-/// replacement is consistent: the same id, and the same pooled name inside different ids, gets the same
-/// replacement everywhere in the conversation.
+/// replacement is consistent: the same id, and the same name or digit run inside different ids (`mia_li10` and
+/// `mia.li10@example.com`), gets the same replacement everywhere in the conversation.
 pub fn randomize_ids(segments: &[Segment], ids: &[String], redraw: &Redraw, seed: u64) -> Vec<Segment> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut swapped: BTreeMap<String, String> = BTreeMap::new();
+    let mut replaced: BTreeMap<String, String> = BTreeMap::new();
     let mut fake = |id: &str, rng: &mut ChaCha8Rng| -> String {
         parts(id)
             .into_iter()
             .map(|part| {
                 let lower = part.to_ascii_lowercase();
-                if let Some(&p) = redraw.pool_of.get(&lower) {
-                    let pool = &redraw.pools[p];
-                    let member = swapped.entry(lower).or_insert_with(|| pool[rng.random_range(0..pool.len())].clone());
-                    recase(member, part)
-                } else if redraw.kept.contains(&lower) {
-                    part.to_owned()
-                } else {
-                    reshape(part, rng)
+                // An all-capital run is a code fragment (`LEE` in a reservation code), not a name.
+                let capitals = part.len() > 1 && part.chars().all(|c| c.is_ascii_uppercase());
+                match redraw.pool_of.get(&lower) {
+                    Some(&p) if !capitals => {
+                        let pool = &redraw.pools[p];
+                        let member =
+                            replaced.entry(lower).or_insert_with(|| pool[rng.random_range(0..pool.len())].clone());
+                        recase(member, part)
+                    }
+                    _ if redraw.kept.contains(&lower) => part.to_owned(),
+                    _ => replaced.entry(part.to_owned()).or_insert_with(|| reshape(part, rng)).clone(),
                 }
             })
             .collect()
@@ -273,35 +271,37 @@ mod tests {
         let mut ids = Vec::new();
         for i in 0..10 {
             let (f, l) = (firsts[i % 5].to_ascii_lowercase(), lasts[(i * 3) % 5].to_ascii_lowercase());
-            ids.push(format!("{f}_{l}_{}", 1000 + i));
+            ids.push(format!("{f}_{l}{}", 10 + i));
             ids.push(format!("{f}.{l}{}@example.com", 10 + i));
             ids.push(format!("credit_card_{}", 5000 + i));
+            ids.push(format!("LI{}", 70 + i));
         }
         let pools = vec![firsts.map(String::from).to_vec(), lasts.map(String::from).to_vec()];
         let redraw = Redraw::new(&ids, pools.clone());
         let segments = vec![
-            segment(SegmentKind::Prompt, "I am Mia Li, email mia.li10@example.com."),
-            segment(
-                SegmentKind::Assistant,
-                "{\"user_id\": \"mia_li_1000\", \"payment_method_id\": \"credit_card_5000\"}",
-            ),
+            segment(SegmentKind::Prompt, "I am Mia Li, email mia.li10@example.com, code LI70."),
+            segment(SegmentKind::Assistant, "{\"user_id\": \"mia_li10\", \"payment_method_id\": \"credit_card_5000\"}"),
         ];
         let known: HashSet<String> = ids.iter().chain(redraw.pooled_values()).cloned().collect();
         let found = ids_in(&segments, &known);
-        assert_eq!(found, ["Li", "Mia", "credit_card_5000", "mia.li10@example.com", "mia_li_1000"]);
+        assert_eq!(found, ["LI70", "Li", "Mia", "credit_card_5000", "mia.li10@example.com", "mia_li10"]);
         let digits = |s: &str, n: usize| s.len() == n && s.chars().all(|c| c.is_ascii_digit());
         let mut seen = HashSet::new();
         for seed in 0..20 {
             let out = randomize_ids(&segments, &found, &redraw, seed);
             let words: Vec<&str> = out[0].text.trim_end_matches('.').split(' ').collect();
-            let (first, last, email) = (words[2], words[3].trim_end_matches(','), words[5]);
+            let (first, last) = (words[2], words[3].trim_end_matches(','));
+            let (email, code) = (words[5].trim_end_matches(','), words[7]);
             assert!(pools[0].iter().any(|p| p == first) && pools[1].iter().any(|p| p == last), "{}", out[0].text);
             let (f, l) = (first.to_ascii_lowercase(), last.to_ascii_lowercase());
-            let local = email.strip_suffix("@example.com").unwrap();
-            assert!(digits(local.strip_prefix(&format!("{f}.{l}")).unwrap(), 2), "{email}");
+            // The user id and the email share their digits, as in the data.
+            let number = email.strip_suffix("@example.com").unwrap().strip_prefix(&format!("{f}.{l}")).unwrap();
+            assert!(digits(number, 2), "{email}");
             let fields: Vec<&str> = out[1].text.split('"').collect();
-            assert!(digits(fields[3].strip_prefix(&format!("{f}_{l}_")).unwrap(), 4), "{}", fields[3]);
+            assert_eq!(fields[3], format!("{f}_{l}{number}"));
             assert!(digits(fields[7].strip_prefix("credit_card_").unwrap(), 4), "{}", fields[7]);
+            // A capital run is a code fragment: redrawn as letters, never replaced by a name.
+            assert!(code.len() == 4 && code[..2].chars().all(|c| c.is_ascii_uppercase()), "{code}");
             seen.insert(fields[3].to_owned());
         }
         assert!(seen.len() > 10, "fresh ids for every seed");

@@ -91,7 +91,7 @@ struct Live {
     truncated: bool,
 }
 
-/// Plays every episode of `specs` to the end and evaluates it.
+/// Plays every episode of `specs` to the end and evaluates it; the rollouts come back in the order of `specs`.
 pub fn run_episodes(
     policy: &Policy,
     domains: &[DomainData],

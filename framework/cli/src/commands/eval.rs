@@ -45,6 +45,9 @@ fn episode_line(rollout: &Rollout, trial: usize) -> Value {
         "trial": trial,
         "success": rollout.success(),
         "reward": rollout.evaluation.reward,
+        "turns": rollout.turns,
+        "parse_errors": rollout.parse_errors,
+        "truncated": rollout.truncated,
         "evaluation": rollout.evaluation,
         "messages": rollout.messages,
     })
@@ -60,25 +63,24 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     };
     let request = EvalRequest { domains, trials: args.trials };
     let pool = ComputePool::new(args.threads)?;
-    let mut out = match &args.trajectories {
-        Some(path) => {
-            Some((path, BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)))
-        }
-        None => None,
-    };
+    // Created at the first episode, so a mistyped CHECKPOINT leaves an existing file alone.
+    let mut out: Option<BufWriter<File>> = None;
     let mut record = |rollout: &Rollout, trial: usize| -> retain_trainer::Result<()> {
-        if let Some((path, file)) = &mut out {
-            serde_json::to_writer(&mut *file, &episode_line(rollout, trial))
-                .map_err(std::io::Error::from)
-                .and_then(|()| file.write_all(b"\n"))
-                .map_err(|e| TrainerError::io(path.as_path(), e))?;
+        let Some(path) = &args.trajectories else { return Ok(()) };
+        let io = |e| TrainerError::io(path.as_path(), e);
+        if out.is_none() {
+            out = Some(BufWriter::new(File::create(path).map_err(io)?));
+        }
+        if let Some(file) = &mut out {
+            serde_json::to_writer(&mut *file, &episode_line(rollout, trial)).map_err(|e| io(e.into()))?;
+            file.write_all(b"\n").map_err(io)?;
         }
         Ok(())
     };
     let result = pool
         .install(|| evaluate_checkpoint(&args.checkpoint, &request, &mut record))
         .with_context(|| format!("evaluating {}", args.checkpoint.display()))?;
-    if let Some((path, mut file)) = out {
+    if let (Some(path), Some(mut file)) = (&args.trajectories, out) {
         file.flush().with_context(|| format!("writing {}", path.display()))?;
     }
     let mut cells = Map::new();

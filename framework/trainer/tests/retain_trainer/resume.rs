@@ -42,10 +42,11 @@ fn buffered(run: &Path) -> Vec<retain_buffers::Record> {
     out
 }
 
-/// Two domains with warm start and RL, a checkpoint after every step.
+/// Two domains with warm start (telecom's longer, by its per-domain entry) and RL, a checkpoint after every step.
 pub fn config(out: &Path) -> Config {
     let mut config = small_config(out, "full", &[Domain::Retail, Domain::Telecom]);
     config.trainer.warm_start_steps = 2;
+    config.trainer.warm_start_steps_by_domain.insert(Domain::Telecom, 3);
     config.sequence.num_steps_per_task = 2;
     config.sequence.save_interval = 1;
     config.sequence.keep_last_checkpoints = 8;
@@ -56,8 +57,17 @@ pub fn config(out: &Path) -> Config {
 fn resuming_from_any_checkpoint_reproduces_the_uninterrupted_run() {
     let out = tempfile::tempdir().unwrap();
     let full = run(&config(out.path()), &mut Silent).unwrap();
-    // Mid warm start, mid RL, and after a domain.
-    for name in ["checkpoint_task_1_step_1", "checkpoint_task_0_step_3", "checkpoint_task_0"] {
+    // Each domain takes its own number of warm-start steps.
+    let warm: Vec<String> = metrics_without_timings(&full.dir)
+        .into_iter()
+        .filter(|l| l["phase"] == "warm_start")
+        .map(|l| l["domain"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(warm, ["retail", "retail", "telecom", "telecom", "telecom"]);
+    // Mid warm start, mid RL (telecom's first RL step comes after its third warm-start step), after a domain.
+    for name in
+        ["checkpoint_task_1_step_1", "checkpoint_task_0_step_3", "checkpoint_task_1_step_4", "checkpoint_task_0"]
+    {
         let branch = out.path().join(format!("from-{name}"));
         copy_dir(&full.dir.join(name), &branch.join(name));
         let resumed = resume(&branch.join(name), false, &mut Silent).unwrap();
@@ -84,7 +94,7 @@ fn damaged_checkpoints_are_refused_or_skipped_with_fallback() {
     std::fs::write(&file, bytes).unwrap();
     let err = resume(&damaged, false, &mut Silent).unwrap_err().to_string();
     assert!(err.contains("model.safetensors"), "{err}");
-    // --fallback resumes from the newest valid checkpoint (checkpoint_task_1_step_3) and finishes the run the same.
+    // --fallback resumes from the newest valid checkpoint (checkpoint_task_1_step_4) and finishes the run the same.
     let resumed = resume(&damaged, true, &mut Silent).unwrap();
     assert!(damaged.join("checkpoint_task_1.damaged").is_dir());
     assert_eq!(resumed.matrix, full.matrix);
