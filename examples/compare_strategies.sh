@@ -6,7 +6,7 @@
 #
 # Each strategy is the same config with `plugins.strategies` overridden, so the runs differ only in the strategy.
 # Runs go to runs/compare-<strategy> (replaced if present); the report to OUT_DIR (default runs/compare).
-# About 20 minutes on 2 cores with examples/full.toml.
+# About 25 minutes on 2 cores with examples/full.toml.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
