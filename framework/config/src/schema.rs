@@ -375,7 +375,7 @@ pub struct TrainerConfig {
     /// model trained from scratch needs) a much larger rate than policy-gradient steps.
     pub warm_start_learning_rate: Option<f64>,
     /// Warm start: replace the database ids in each demonstration by fresh random ones of the same shape every
-    /// time it is trained on (and retail's customer names and zip codes by other customers' ones), so a model
+    /// time it is trained on (and customers' names and zip codes by other customers' ones), so a model
     /// learns to copy them from the ticket and tool results instead of memorising the training tasks' ids.
     pub warm_start_randomize_ids: bool,
     /// A*-PO's two coefficients (used when `algorithm = "a_star_po"`).

@@ -53,23 +53,26 @@ pub fn ids_in(segments: &[Segment], known: &HashSet<String>) -> Vec<String> {
 
 /// A word of an id: a run of letters, a run of digits, or one other character.
 fn parts(id: &str) -> Vec<&str> {
-    let class = |c: char| {
-        if c.is_ascii_alphabetic() {
-            0
-        } else if c.is_ascii_digit() {
-            1
-        } else {
-            2
-        }
+    #[derive(PartialEq)]
+    enum Class {
+        Letter,
+        Digit,
+        Other,
+    }
+    let class = |c: char| match c {
+        c if c.is_ascii_alphabetic() => Class::Letter,
+        c if c.is_ascii_digit() => Class::Digit,
+        _ => Class::Other,
     };
     let mut out = Vec::new();
-    let mut start = 0;
-    for (i, c) in id.char_indices().skip(1) {
-        let previous = id[..i].chars().next_back().map_or(2, class);
-        if class(c) != previous || class(c) == 2 {
+    let (mut start, mut previous) = (0, Class::Other);
+    for (i, c) in id.char_indices() {
+        let current = class(c);
+        if i > 0 && (current != previous || current == Class::Other) {
             out.push(&id[start..i]);
             start = i;
         }
+        previous = current;
     }
     if start < id.len() {
         out.push(&id[start..]);
@@ -97,9 +100,9 @@ fn recase(word: &str, like: &str) -> String {
 /// How one domain's ids are re-drawn, so that a fake id still looks like the real ones: pooled values (names,
 /// zip codes) become another member of their pool — also where they are part of an id (`mia_li10`,
 /// `mia.li10@example.com`) —, words many ids share (`example`, `com`, `card`) are kept, and every other letter
-/// and digit is drawn afresh. A value in two pools (a name that is both a first and a last name) belongs to the
-/// first. An id whose every letter is redrawn (`example.com` in an email, `credit_card` in a
-/// payment id) teaches a model that such parts are noise, and it then garbles them in real ids.
+/// and digit is drawn afresh. Why not redraw everything: an id whose every letter is redrawn (`example.com` in an
+/// email, `credit_card` in a payment id) teaches a model that such parts are noise, and it then garbles them in
+/// real ids. A value in two pools (a name that is both a first and a last name) belongs to the first.
 #[derive(Debug, Clone)]
 pub struct Redraw {
     /// Pools of interchangeable values.

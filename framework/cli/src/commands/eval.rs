@@ -9,10 +9,9 @@ use serde_json::{Map, Value, json};
 
 use retain_config::Domain;
 use retain_model::ComputePool;
-use retain_trainer::Rollout;
-use retain_trainer::TrainerError;
 use retain_trainer::eval_checkpoint::{EvalRequest, evaluate_checkpoint};
 use retain_trainer::evaluate::pass_hat_k;
+use retain_trainer::{Rollout, TrainerError};
 
 use super::bench_model::pin_threads;
 
@@ -68,14 +67,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let mut record = |rollout: &Rollout, trial: usize| -> retain_trainer::Result<()> {
         let Some(path) = &args.trajectories else { return Ok(()) };
         let io = |e| TrainerError::io(path.as_path(), e);
-        if out.is_none() {
-            out = Some(BufWriter::new(File::create(path).map_err(io)?));
-        }
-        if let Some(file) = &mut out {
-            serde_json::to_writer(&mut *file, &episode_line(rollout, trial)).map_err(|e| io(e.into()))?;
-            file.write_all(b"\n").map_err(io)?;
-        }
-        Ok(())
+        let file = match &mut out {
+            Some(file) => file,
+            None => out.insert(BufWriter::new(File::create(path).map_err(io)?)),
+        };
+        serde_json::to_writer(&mut *file, &episode_line(rollout, trial)).map_err(|e| io(e.into()))?;
+        file.write_all(b"\n").map_err(io)
     };
     let result = pool
         .install(|| evaluate_checkpoint(&args.checkpoint, &request, &mut record))
